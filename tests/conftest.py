@@ -18,12 +18,20 @@ import pytest
 
 pytest_plugins = ["tests.conftest_llama"]
 
-_CLEARED_PREFIXES = ("OPENCLAW_", "LM_API_TOKEN", "CUSTOM_API_KEY", "VLLM_API_KEY", "SGLANG_API_KEY")
+_CLEARED_PREFIXES = (
+    "OPENCLAW_",
+    "LM_API_TOKEN",
+    "CUSTOM_API_KEY",
+    "VLLM_API_KEY",
+    "SGLANG_API_KEY",
+)
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
         if name.startswith(_CLEARED_PREFIXES) or name.upper() in _PROXY_VARS:

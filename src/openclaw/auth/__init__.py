@@ -1,0 +1,1 @@
+"""Auth: profile store, non-secret markers, credential resolution and redaction."""

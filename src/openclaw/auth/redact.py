@@ -1,0 +1,107 @@
+"""Keeping secrets out of output: masks, text redaction and config redaction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from openclaw.auth.markers import is_marker
+
+REDACTED = "__OPENCLAW_REDACTED__"
+_MIN_MASKABLE = 12
+
+# Config keys whose values are secrets. "maxTokens"/"contextTokens" end in "tokens" and
+# are numbers, so only the singular forms count.
+_SECRET_KEY = re.compile(
+    r"(^|[-_])?(api[-_]?key|apikey|token|secret|password|passphrase|access|refresh|"
+    r"authorization|key|private[-_]?key|client[-_]?secret)$",
+    re.IGNORECASE,
+)
+_PLACEHOLDER_ONLY = re.compile(r"^(?:\$\{[A-Z_][A-Z0-9_]*(?::-[^${}]*)?\})+$")
+
+
+def mask_secret(secret: str) -> str:
+    """``sk-l…0001``: first 4 and last 4 characters; short secrets are fully masked."""
+    if len(secret) < _MIN_MASKABLE:
+        return "****"
+    return f"{secret[:4]}…{secret[-4:]}"
+
+
+def redact_text(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, mask_secret(secret))
+    return text
+
+
+def is_secret_key(key: str) -> bool:
+    return bool(_SECRET_KEY.search(key)) and not key.lower().endswith("tokens")
+
+
+def is_header_secret(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in {"authorization", "proxy-authorization", "cookie"} or any(
+        part in lowered for part in ("key", "token", "secret", "auth")
+    )
+
+
+def _needs_redaction(value: str) -> bool:
+    return bool(value) and not is_marker(value) and not _PLACEHOLDER_ONLY.match(value)
+
+
+def redact_config(node: Any, key: str | None = None, *, in_headers: bool = False) -> Any:
+    """A copy of config data with secret values replaced by the sentinel.
+
+    Markers and bare ``${VAR}`` placeholders are not secrets and are shown as they are.
+    """
+    if isinstance(node, dict):
+        out: dict[str, Any] = {}
+        for child_key, value in node.items():
+            secret_slot = is_secret_key(child_key) or (in_headers and is_header_secret(child_key))
+            if secret_slot and isinstance(value, str):
+                out[child_key] = REDACTED if _needs_redaction(value) else value
+            elif secret_slot and isinstance(value, dict) and "source" in value and "id" in value:
+                out[child_key] = value  # a SecretRef names where the secret is, not the secret
+            else:
+                out[child_key] = redact_config(
+                    value, child_key, in_headers=child_key.lower() == "headers"
+                )
+        return out
+    if isinstance(node, list):
+        return [redact_config(v, key) for v in node]
+    return node
+
+
+def authored_view(data: Any, authored: Any) -> Any:
+    """``data`` with every string that came from ``${VAR}`` shown as written.
+
+    Substituted values may be secrets under any key name (a header, a URL with a token),
+    so displays show the reference instead of what it resolved to.
+    """
+    if isinstance(data, dict) and isinstance(authored, dict):
+        return {k: authored_view(v, authored.get(k)) for k, v in data.items()}
+    if isinstance(data, list) and isinstance(authored, list) and len(data) == len(authored):
+        return [authored_view(v, a) for v, a in zip(data, authored, strict=True)]
+    if isinstance(data, str) and isinstance(authored, str) and "${" in authored:
+        return authored
+    return data
+
+
+def collect_secrets(node: Any) -> list[str]:
+    """Every secret string in config data (for scrubbing free text)."""
+    found: list[str] = []
+
+    def walk(value: Any, key: str | None, in_headers: bool) -> None:
+        if isinstance(value, dict):
+            for child_key, child in value.items():
+                slot = is_secret_key(child_key) or (in_headers and is_header_secret(child_key))
+                if slot and isinstance(child, str) and _needs_redaction(child):
+                    found.append(child)
+                else:
+                    walk(child, child_key, child_key.lower() == "headers")
+        elif isinstance(value, list):
+            for child in value:
+                walk(child, key, False)
+
+    walk(node, None, False)
+    return found

@@ -1,0 +1,187 @@
+"""Which credential a request to a provider uses, and where it came from (core.md §4.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from openclaw.auth.markers import is_marker, marker_env_var
+from openclaw.auth.redact import mask_secret
+from openclaw.config.envsubst import unresolved_names
+from openclaw.config.urls import is_private_base_url
+from openclaw.config.util import format_path
+from openclaw.errors import AuthError
+
+if TYPE_CHECKING:
+    from openclaw.config.loader import LoadedConfig
+
+PROVIDER_ENV_VARS: dict[str, str] = {
+    "lmstudio": "LM_API_TOKEN",
+    "ollama": "OLLAMA_API_KEY",
+    "vllm": "VLLM_API_KEY",
+    "sglang": "SGLANG_API_KEY",
+    "llama-cpp": "LLAMA_SERVER_API_KEY",
+    "llama-server": "LLAMA_SERVER_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "openrouter": "OPENROUTER_API_KEY",
+}
+
+# Local servers that commonly run without authentication: with nothing configured, a
+# request goes out without a key instead of failing.
+KEYLESS_PROVIDER_IDS = frozenset(
+    {"lmstudio", "lm-studio", "ollama", "vllm", "sglang", "llama-cpp", "llama-server",
+     "llama.cpp", "llamacpp", "localai", "jan", "tabby", "tabbyapi", "text-generation-webui"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Credential:
+    provider: str
+    key: str | None = field(repr=False)
+    source: str  # "profile" | "env" | "config" | "marker" | "none"
+    detail: str
+    #: Variables whose ``${VAR}`` stayed unresolved in the provider's apiKey (for hints).
+    unresolved: tuple[str, ...] = ()
+
+    def masked(self) -> str:
+        if self.key:
+            return mask_secret(self.key)
+        if self.source == "marker":
+            return f"marker {self.detail}"
+        return "none"
+
+    def describe(self) -> str:
+        """``profile lmstudio:default`` / ``env LM_API_TOKEN`` / ``marker lmstudio-local``."""
+        if self.source == "none":
+            if self.unresolved:
+                return f"missing (${{{self.unresolved[0]}}} is not set)"
+            return "none"
+        return f"{self.source} {self.detail}"
+
+    @property
+    def usable(self) -> bool:
+        """A key to send, or a marker that stands for intentional keyless access."""
+        return self.key is not None or self.source == "marker"
+
+
+def _api_key_path(provider_id: str) -> str:
+    return format_path(["models", "providers", provider_id, "apiKey"])
+
+
+def is_keyless_ok(provider_id: str, provider_cfg: dict | None) -> bool:
+    base = (provider_cfg or {}).get("baseUrl") or (provider_cfg or {}).get("baseURL")
+    if isinstance(base, str):
+        return is_private_base_url(base)
+    return provider_id in KEYLESS_PROVIDER_IDS
+
+
+def no_key_error(
+    cfg: LoadedConfig, provider_id: str, agent_id: str, unresolved: tuple
+) -> AuthError:
+    store = cfg.paths.auth_profiles_path(agent_id)
+    message = (
+        f'No API key found for provider "{provider_id}". Auth store: {store} '
+        f"(agentDir: {cfg.paths.agent_dir(agent_id)}). Configure auth for this agent "
+        f"(openclaw agents add {provider_id}) or copy auth-profiles.json from the main agentDir."
+    )
+    env_var = PROVIDER_ENV_VARS.get(provider_id)
+    if unresolved:
+        hint = f"Set {unresolved[0]} (referenced by {_api_key_path(provider_id)})."
+    elif env_var:
+        hint = f"Set {env_var} or run `openclaw onboard`."
+    else:
+        hint = "Run `openclaw onboard` or set the provider's apiKey."
+    return AuthError(message, hint=hint)
+
+
+def resolve_credential(
+    cfg: LoadedConfig,
+    provider_id: str,
+    *,
+    profile: str | None = None,
+    agent_id: str = "main",
+    env: Mapping[str, str] | None = None,
+    required: bool = False,
+) -> Credential:
+    from openclaw.auth.profiles import AuthProfileStore, profile_secret
+
+    environ: Mapping[str, str] = cfg.env if env is None else env
+    provider_cfg = cfg.provider(provider_id) or {}
+    store = AuthProfileStore(cfg.paths.auth_profiles_path(agent_id))
+    api_key_path = _api_key_path(provider_id)
+    raw_key: Any = provider_cfg.get("apiKey")
+    unresolved: tuple[str, ...] = ()
+    if isinstance(raw_key, str):
+        unresolved = tuple(cfg.unresolved_at(api_key_path)) or tuple(unresolved_names(raw_key))
+
+    # 1. An explicit profile (ref suffix @profile, session pin or flag): that one only.
+    if profile:
+        entry = store.get(profile)
+        secret = profile_secret(entry, dict(environ)) if entry else None
+        if secret:
+            return Credential(provider_id, secret, "profile", profile)
+        if required:
+            raise AuthError(
+                f'Auth profile "{profile}" for provider "{provider_id}" not found or has no key',
+                hint=f"Add it with `openclaw onboard` (store: {cfg.paths.display(store.path)}).",
+            )
+        return Credential(provider_id, None, "none", profile)
+
+    # What the config's apiKey contributes: a literal key, an env lookup, or a marker.
+    config_key: str | None = None
+    marker: str | None = None
+    lookup_vars: list[str] = []
+    if isinstance(raw_key, dict) and raw_key.get("source") == "env" and raw_key.get("id"):
+        lookup_vars.append(str(raw_key["id"]))
+    elif isinstance(raw_key, str) and raw_key.strip() and not unresolved:
+        value = raw_key.strip()
+        if is_marker(value):
+            marker = value
+            ref_var = marker_env_var(value)
+            if ref_var:
+                lookup_vars.append(ref_var)
+        else:
+            config_key = value
+
+    # 3. Custom providers (no well-known env var): an explicit config key comes first.
+    if config_key and provider_id not in PROVIDER_ENV_VARS:
+        return Credential(provider_id, config_key, "config", api_key_path)
+
+    # 4. Stored profiles in rotation order, skipping those cooling down.
+    config_order = _config_order(cfg, provider_id)
+    for profile_id, entry in store.for_provider(provider_id, config_order):
+        if store.is_in_cooldown(profile_id):
+            continue
+        secret = profile_secret(entry, dict(environ))
+        if secret:
+            return Credential(provider_id, secret, "profile", profile_id)
+
+    # 5. The provider's environment variable (and one a marker names).
+    env_vars = list(dict.fromkeys([*lookup_vars, PROVIDER_ENV_VARS.get(provider_id, "")]))
+    for name in filter(None, env_vars):
+        value = environ.get(name, "").strip()
+        if value:
+            return Credential(provider_id, value, "env", name)
+
+    # 6. The config's own key.
+    if config_key:
+        return Credential(provider_id, config_key, "config", api_key_path)
+
+    # 7. A non-secret marker: configured, never sent.
+    if marker:
+        return Credential(provider_id, None, "marker", marker)
+
+    # 8. Nothing usable.
+    if required and not is_keyless_ok(provider_id, provider_cfg):
+        raise no_key_error(cfg, provider_id, agent_id, unresolved)
+    detail = f"${{{unresolved[0]}}} unset" if unresolved else ""
+    return Credential(provider_id, None, "none", detail, unresolved)
+
+
+def _config_order(cfg: LoadedConfig, provider_id: str) -> list[str]:
+    auth = cfg.data.get("auth")
+    order = auth.get("order") if isinstance(auth, dict) else None
+    ids = order.get(provider_id) if isinstance(order, dict) else None
+    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []

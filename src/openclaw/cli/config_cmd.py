@@ -1,0 +1,154 @@
+"""`openclaw config get|set|unset|file|validate`."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from openclaw.cli.common import echo_json, warn
+
+if TYPE_CHECKING:
+    from openclaw.config.loader import LoadedConfig
+    from openclaw.config.writer import WriteResult
+
+
+def load_for_command(*, strict_env: bool = False, validate: bool = True) -> LoadedConfig:
+    """Load the config the way commands do: warn (on stderr) about unresolved ``${VAR}``."""
+    from openclaw.config.loader import load_config
+
+    cfg = load_config(strict_env=strict_env, validate=validate)
+    for name, where in cfg.unresolved:
+        warn(f'Missing env var "{name}" referenced at config path: {where} (left unresolved)')
+    return cfg
+
+
+def report_write(result: WriteResult) -> None:
+    from openclaw.config.paths import resolve_paths
+
+    paths = resolve_paths()
+    for message in result.warnings:
+        warn(message)
+    click.echo(f"Updated config: {paths.display(result.path)}")
+    if result.backup_path is not None:
+        click.echo(f"  Backup: {paths.display(result.backup_path)}")
+
+
+def parse_cli_value(text: str) -> Any:
+    """A JSON5 value when the text parses as one, else the text itself as a string."""
+    stripped = text.strip()
+    if not stripped:
+        return text
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        pass
+    import json5
+
+    try:
+        return json5.loads(stripped)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _render(value: Any, as_json: bool) -> str:
+    if as_json or isinstance(value, (dict, list)):
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+@click.group("config")
+def config() -> None:
+    """Read and edit openclaw.json."""
+
+
+@config.command("file")
+def config_file() -> None:
+    """Print the path of the active config file."""
+    from openclaw.config.paths import resolve_paths
+
+    click.echo(str(resolve_paths().config_path))
+
+
+@config.command("get")
+@click.argument("path", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the value as JSON.")
+def config_get(path: str | None, as_json: bool) -> None:
+    """Show a value (or the whole config); secrets show as __OPENCLAW_REDACTED__."""
+    from openclaw.auth.redact import authored_view, redact_config
+    from openclaw.config.util import get_path
+    from openclaw.errors import ConfigError
+
+    cfg = load_for_command(validate=False)
+    data = redact_config(authored_view(cfg.data, cfg.authored))
+    if path is None:
+        click.echo(_render(data, True))
+        return
+    try:
+        value = get_path(data, path)
+    except KeyError:
+        raise ConfigError(
+            f"Config path not found: {path}",
+            hint="Check the spelling; `openclaw config get` prints the whole file.",
+        ) from None
+    click.echo(_render(value, as_json))
+
+
+@config.command("set")
+@click.argument("path")
+@click.argument("value")
+def config_set(path: str, value: str) -> None:
+    """Set PATH to VALUE (parsed as JSON5 when it parses, else a string)."""
+    from openclaw.config.util import set_path
+    from openclaw.config.writer import update_config
+
+    parsed = parse_cli_value(value)
+    result = update_config(lambda doc: set_path(doc, path, parsed))
+    report_write(result)
+
+
+@config.command("unset")
+@click.argument("path")
+def config_unset(path: str) -> None:
+    """Remove PATH from the config."""
+    from openclaw.config.util import unset_path
+    from openclaw.config.writer import update_config
+    from openclaw.errors import ConfigError
+
+    def mutate(doc: dict) -> None:
+        if not unset_path(doc, path):
+            raise ConfigError(f"Config path not found: {path}")
+
+    report_write(update_config(mutate))
+
+
+@config.command("validate")
+@click.option("--strict", is_flag=True, help="Fail on ${VAR} references to unset variables.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def config_validate(strict: bool, as_json: bool) -> None:
+    """Check the config file; exit 1 when it is invalid."""
+    from openclaw.config.loader import check_config, load_config
+
+    cfg = load_config(strict_env=strict, validate=False)
+    shown = cfg.paths.display(cfg.path)
+    if not cfg.exists:
+        if as_json:
+            echo_json({"valid": True, "exists": False, "path": str(cfg.path), "warnings": []})
+        else:
+            click.echo(f"No config file at {shown}; built-in defaults apply.")
+        return
+    unknown = check_config(cfg.data, cfg.paths, cfg.path, use_stamp=False)
+    warnings = [f"{where}: {message}" for where, message in unknown]
+    warnings += [
+        f'Missing env var "{name}" referenced at config path: {where}'
+        for name, where in cfg.unresolved
+    ]
+    if as_json:
+        echo_json({"valid": True, "exists": True, "path": str(cfg.path), "warnings": warnings})
+        return
+    for message in warnings:
+        warn(message)
+    click.echo(f"Config valid: {shown}")

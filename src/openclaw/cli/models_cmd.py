@@ -1,0 +1,605 @@
+"""`openclaw models list|set|status|aliases|fallbacks`.
+
+Kept light: `models list` is meant to feel instant, so this module imports only click at
+load time and each command imports what it needs.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from openclaw.cli.common import echo_json, warn
+from openclaw.cli.config_cmd import load_for_command, report_write
+
+if TYPE_CHECKING:
+    from openclaw.config.loader import LoadedConfig
+    from openclaw.models.catalog import CatalogEntry
+    from openclaw.models.refs import ModelRef
+
+agent_option = click.option(
+    "--agent", "agent_id", default="main", show_default=True, metavar="ID",
+    help="Which agent's directory and auth store to use.",
+)  # fmt: skip
+
+
+def _defaults(doc: dict) -> dict:
+    agents = doc.setdefault("agents", {})
+    if not isinstance(agents, dict):
+        raise click.UsageError("agents in openclaw.json is not an object")
+    defaults = agents.setdefault("defaults", {})
+    if not isinstance(defaults, dict):
+        raise click.UsageError("agents.defaults in openclaw.json is not an object")
+    return defaults
+
+
+def _model_selection(doc: dict) -> dict:
+    """``agents.defaults.model`` as an object (a plain string becomes ``{primary}``)."""
+    defaults = _defaults(doc)
+    current = defaults.get("model")
+    if isinstance(current, str):
+        current = {"primary": current}
+    elif not isinstance(current, dict):
+        current = {}
+    defaults["model"] = current
+    return current
+
+
+def _allowlist(doc: dict) -> dict:
+    defaults = _defaults(doc)
+    models = defaults.get("models")
+    if not isinstance(models, dict):
+        models = {}
+        defaults["models"] = models
+    return models
+
+
+def _parse(ref: str, cfg: LoadedConfig) -> ModelRef:
+    from openclaw.config.providers_known import BUNDLED_PROVIDER_IDS
+    from openclaw.errors import ModelRefError
+    from openclaw.models.refs import parse_model_ref
+
+    parsed = parse_model_ref(ref, cfg)
+    if parsed.provider not in cfg.providers() and parsed.provider not in BUNDLED_PROVIDER_IDS:
+        known = ", ".join(sorted(cfg.providers())) or "none configured"
+        raise ModelRefError(
+            f'Unknown provider "{parsed.provider}" in model ref "{ref}"',
+            hint=f"Configured providers: {known}. Run `openclaw onboard` to add one.",
+        )
+    return parsed
+
+
+def _ref_text(parsed: ModelRef) -> str:
+    return str(parsed)
+
+
+@click.group("models")
+def models() -> None:
+    """List, pick and check models."""
+
+
+# ----------------------------------------------------------------------------- list
+
+
+@models.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Show the full catalog.")
+@click.option("--local", "local_only", is_flag=True, help="Only models on local endpoints.")
+@click.option("--provider", "provider_id", metavar="ID", help="Only this provider's models.")
+@click.option("--refresh", is_flag=True, help="Ask the providers for their models first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--plain", is_flag=True, help="One model key per line.")
+@agent_option
+def list_models(
+    show_all: bool,
+    local_only: bool,
+    provider_id: str | None,
+    refresh: bool,
+    as_json: bool,
+    plain: bool,
+    agent_id: str,
+) -> int:
+    """Show the configured models (context, auth, tags)."""
+    from openclaw.models.catalog import configured_catalog
+    from openclaw.models.listing import build_rows, render_table
+    from openclaw.models.refs import normalize_provider
+
+    cfg = load_for_command()
+    provider_filter = normalize_provider(provider_id) if provider_id else None
+    entries = configured_catalog(cfg)
+    failed = False
+    if refresh:
+        entries, failed = _refresh(cfg, entries, provider_filter)
+    rows = build_rows(
+        cfg, entries=entries, provider=provider_filter, local_only=local_only, agent_id=agent_id
+    )
+    if as_json:
+        echo_json({"count": len(rows), "models": [row.to_json() for row in rows]})
+    elif plain:
+        for row in rows:
+            click.echo(row.key)
+    else:
+        click.echo(render_table(rows))
+        if not rows and not cfg.providers():
+            warn("No models configured. Run `openclaw onboard` to set up LM Studio.")
+    return 1 if failed else 0
+
+
+def _refresh(
+    cfg: LoadedConfig, entries: list[CatalogEntry], provider_filter: str | None
+) -> tuple[list[CatalogEntry], bool]:
+    """Merge rows discovered from the providers into the configured catalog."""
+    from openclaw.cli.common import run_async
+    from openclaw.errors import OpenClawError
+    from openclaw.models.catalog import merge_discovered
+    from openclaw.providers import get_plugin
+
+    models_cfg = cfg.data.get("models") if isinstance(cfg.data.get("models"), dict) else {}
+    replace = isinstance(models_cfg, dict) and models_cfg.get("mode") == "replace"
+    targets = [p for p in cfg.providers() if provider_filter in (None, p)]
+    if provider_filter and provider_filter not in targets:
+        targets.append(provider_filter)
+    merged = list(entries)
+    failed = False
+    for pid in targets:
+        provider_cfg = cfg.provider(pid) or {}
+        plugin = get_plugin(pid, provider_cfg)
+        try:
+            found: list[CatalogEntry] = run_async(functools.partial(plugin.discover, cfg, pid))
+        except OpenClawError as exc:
+            failed = True
+            click.echo(f"Error: {pid}: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"Hint: {exc.hint}", err=True)
+            continue
+        by_key = {entry.key: index for index, entry in enumerate(merged)}
+        for entry in found:
+            if entry.key in by_key:
+                index = by_key[entry.key]
+                merged[index] = merge_discovered(merged[index], entry)
+            elif not replace:
+                by_key[entry.key] = len(merged)
+                merged.append(entry)
+    return merged, failed
+
+
+# ----------------------------------------------------------------------------- set
+
+
+@models.command("set")
+@click.argument("ref")
+@agent_option
+def set_model(ref: str, agent_id: str) -> None:
+    """Make REF (provider/model) the default model."""
+    from openclaw.config.writer import update_config
+    from openclaw.models.catalog import find_entry
+
+    cfg = load_for_command()
+    parsed = _parse(ref, cfg)
+    if find_entry(cfg, parsed) is None:
+        warn(f'Model "{parsed.key}" is not in the configured catalog of "{parsed.provider}".')
+
+    def mutate(doc: dict) -> None:
+        _model_selection(doc)["primary"] = _ref_text(parsed)
+        _allowlist(doc).setdefault(parsed.key, {})
+
+    report_write(update_config(mutate))
+    click.echo(f"Default model: {_ref_text(parsed)}")
+
+
+# ----------------------------------------------------------------------------- status
+
+
+def _status_data(cfg: LoadedConfig, agent_id: str) -> dict[str, Any]:
+    from openclaw.auth.profiles import AuthProfileStore
+    from openclaw.auth.redact import mask_secret
+    from openclaw.auth.resolve import PROVIDER_ENV_VARS, is_keyless_ok, resolve_credential
+    from openclaw.models.catalog import (
+        default_model_ref,
+        fallback_refs,
+        image_fallback_refs,
+        image_model_ref,
+        resolved_default_ref,
+    )
+    from openclaw.models.refs import agent_model_entries, alias_map, try_parse
+
+    paths = cfg.paths
+    store_path = paths.auth_profiles_path(agent_id)
+    store = AuthProfileStore(store_path).load()
+    refs_in_use = [
+        r
+        for r in [
+            resolved_default_ref(cfg, agent_id),
+            *fallback_refs(cfg, agent_id),
+            image_model_ref(cfg, agent_id),
+            *image_fallback_refs(cfg, agent_id),
+        ]
+        if r
+    ]
+    in_use = []
+    for ref in refs_in_use:
+        parsed = try_parse(ref, cfg)
+        if parsed and parsed.provider not in in_use:
+            in_use.append(parsed.provider)
+    providers = list(dict.fromkeys([*in_use, *cfg.providers()]))
+    provider_rows = []
+    missing_in_use = []
+    for pid in providers:
+        cred = resolve_credential(cfg, pid, agent_id=agent_id)
+        keyless = not cred.usable and not cred.unresolved and is_keyless_ok(pid, cfg.provider(pid))
+        if cred.source == "profile":
+            effective = {"kind": "profiles", "detail": f"{cred.detail}={cred.masked()}"}
+        elif cred.source == "env":
+            effective = {"kind": "env", "detail": f"{cred.detail}={cred.masked()}"}
+        elif cred.source == "config":
+            effective = {"kind": "models.json", "detail": f"{cred.detail}={cred.masked()}"}
+        elif cred.source == "marker":
+            effective = {"kind": "models.json", "detail": f"marker {cred.detail}"}
+        elif keyless:
+            effective = {"kind": "keyless", "detail": "local endpoint, no key sent"}
+        else:
+            effective = {"kind": "missing", "detail": cred.describe()}
+            if pid in in_use:
+                missing_in_use.append(pid)
+        own = [
+            (profile_id, p)
+            for profile_id, p in store["profiles"].items()
+            if isinstance(p, dict) and p.get("provider") == pid
+        ]
+        kinds = [str(p.get("type")) for _, p in own]
+        labels = []
+        for profile_id, p in own:
+            secret = p.get("key") or p.get("token") or p.get("access")
+            masked = mask_secret(secret) if isinstance(secret, str) and secret else "(no key)"
+            labels.append(f"{profile_id}={masked}")
+        row: dict[str, Any] = {
+            "provider": pid,
+            "effective": effective,
+            "profiles": {
+                "count": len(own),
+                "oauth": kinds.count("oauth"),
+                "token": kinds.count("token"),
+                "apiKey": kinds.count("api_key"),
+                "labels": labels,
+            },
+        }
+        env_var = PROVIDER_ENV_VARS.get(pid)
+        if env_var:
+            value = cfg.env.get(env_var, "")
+            row["env"] = {"name": env_var, "set": bool(value)}
+            if value:
+                row["env"]["value"] = mask_secret(value)
+        provider_rows.append(row)
+
+    selection = agent_model_entries(cfg)
+    return {
+        "configPath": str(cfg.path),
+        "agentId": agent_id,
+        "agentDir": str(paths.agent_dir(agent_id)),
+        "defaultModel": default_model_ref(cfg, agent_id),
+        "resolvedDefault": resolved_default_ref(cfg, agent_id),
+        "fallbacks": fallback_refs(cfg, agent_id),
+        "imageModel": image_model_ref(cfg, agent_id),
+        "imageFallbacks": image_fallback_refs(cfg, agent_id),
+        "aliases": {alias: ref for alias, ref in alias_map(cfg).items()},
+        "allowed": list(selection),
+        "auth": {
+            "storePath": str(store_path),
+            "shellEnvFallback": {"enabled": False, "appliedKeys": []},
+            "providersWithOAuth": sorted(
+                {
+                    str(p.get("provider"))
+                    for p in store["profiles"].values()
+                    if isinstance(p, dict) and p.get("type") == "oauth"
+                }
+            ),
+            "missingProvidersInUse": missing_in_use,
+            "providers": provider_rows,
+            "unusableProfiles": [],
+        },
+    }
+
+
+def _render_status(data: dict[str, Any], cfg: LoadedConfig) -> None:
+    display = cfg.paths.display
+
+    def listing(items: list[str]) -> str:
+        return ", ".join(items) if items else "-"
+
+    aliases = [f"{alias} -> {ref}" for alias, ref in data["aliases"].items()]
+    default = data["defaultModel"] or (
+        f"{data['resolvedDefault']} (first configured model)" if data["resolvedDefault"] else "-"
+    )
+    lines = [
+        ("Config", display(cfg.path) + ("" if cfg.exists else " (missing)")),
+        ("Agent dir", display(cfg.paths.agent_dir(data["agentId"]))),
+        ("Default", default),
+        (f"Fallbacks ({len(data['fallbacks'])})", listing(data["fallbacks"])),
+        ("Image", data["imageModel"] or "-"),
+        (f"Image fallbacks ({len(data['imageFallbacks'])})", listing(data["imageFallbacks"])),
+        (f"Aliases ({len(aliases)})", listing(aliases)),
+        (f"Allowed ({len(data['allowed'])})", listing(data["allowed"])),
+    ]
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        click.echo(f"{label.ljust(width)} : {value}")
+    click.echo("")
+    click.echo("Auth overview")
+    click.echo(
+        f"{'Auth store'.ljust(width)} : {display(cfg.paths.auth_profiles_path(data['agentId']))}"
+    )
+    for row in data["auth"]["providers"]:
+        profiles = row["profiles"]
+        parts = [
+            f"- {row['provider']} effective={row['effective']['kind']}:{row['effective']['detail']}",
+            f"profiles={profiles['count']} ({profiles['oauth']} oauth, {profiles['token']} token, "
+            f"{profiles['apiKey']} api-key)",
+            *profiles["labels"],
+        ]
+        if "env" in row:
+            env = row["env"]
+            parts.append(f"env={env['name']}" + (f"={env['value']}" if env["set"] else " (unset)"))
+        click.echo(" | ".join(parts))
+    missing = data["auth"]["missingProvidersInUse"]
+    if missing:
+        click.echo(f"Missing credentials for providers in use: {', '.join(missing)}")
+
+
+def _render_probes(probes: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for probe in probes:
+        latency = getattr(probe, "latency_ms", None)
+        seconds = f"{latency / 1000:.1f}s" if isinstance(latency, (int, float)) else "-"
+        model = getattr(probe, "model", None)
+        target = f"{probe.provider}/{model}" if model else probe.provider
+        line = f"{target}  {probe.status} · {seconds}"
+        message = getattr(probe, "message", None)
+        if message and probe.status != "ok":
+            line += f" ↳ {message}"
+        usage = getattr(probe, "usage", None)
+        usage_json = None
+        if usage is not None:
+            usage_json = {
+                "input": getattr(usage, "input", 0),
+                "output": getattr(usage, "output", 0),
+                "total": getattr(usage, "total", 0),
+                "source": getattr(usage, "source", "none"),
+            }
+            if probe.status == "ok":
+                line += f" (usage: {usage_json['input']} in / {usage_json['output']} out)"
+        out.append(
+            {
+                "provider": probe.provider,
+                "model": model,
+                "status": probe.status,
+                "latencyMs": latency,
+                "message": message,
+                "usage": usage_json,
+                "line": line,
+            }
+        )
+    return out
+
+
+@models.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--plain", is_flag=True, help="Print only the resolved default model.")
+@click.option("--check", is_flag=True, help="Exit 1 when a provider in use has no credentials.")
+@click.option("--probe", is_flag=True, help="Send a tiny live request to each provider.")
+@click.option("--probe-provider", metavar="ID", help="Probe only this provider.")
+@click.option("--probe-timeout", type=float, default=10.0, show_default=True, metavar="S")
+@agent_option
+def status(
+    as_json: bool,
+    plain: bool,
+    check: bool,
+    probe: bool,
+    probe_provider: str | None,
+    probe_timeout: float,
+    agent_id: str,
+) -> int:
+    """Show the default model, fallbacks, aliases and where credentials come from."""
+    cfg = load_for_command()
+    if plain:
+        from openclaw.models.catalog import resolved_default_ref
+
+        click.echo(resolved_default_ref(cfg, agent_id) or "")
+        return 0
+    data = _status_data(cfg, agent_id)
+    probes: list[dict[str, Any]] | None = None
+    if probe or probe_provider:
+        from openclaw.cli.common import run_async
+        from openclaw.providers.runtime import probe as run_probe
+
+        results = run_async(
+            functools.partial(run_probe, cfg, provider=probe_provider, timeout=probe_timeout)
+        )
+        probes = _render_probes(list(results))
+        data["auth"]["probes"] = [{k: v for k, v in p.items() if k != "line"} for p in probes]
+    if as_json:
+        echo_json(data)
+    else:
+        _render_status(data, cfg)
+        if probes is not None:
+            click.echo("")
+            click.echo("Probes")
+            for p in probes:
+                click.echo(p["line"])
+            if not probes:
+                click.echo("(no models to probe)")
+    if check and data["auth"]["missingProvidersInUse"]:
+        return 1
+    return 0
+
+
+# ----------------------------------------------------------------------------- aliases
+
+
+@models.group("aliases")
+def aliases() -> None:
+    """List and edit model aliases."""
+
+
+@aliases.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@agent_option
+def aliases_list(as_json: bool, agent_id: str) -> None:
+    from openclaw.models.refs import agent_model_entries
+
+    cfg = load_for_command()
+    found = {
+        entry["alias"]: ref
+        for ref, entry in agent_model_entries(cfg).items()
+        if isinstance(entry, dict) and isinstance(entry.get("alias"), str)
+    }
+    if as_json:
+        echo_json({"aliases": found})
+        return
+    if not found:
+        click.echo("No aliases.")
+    for alias, ref in sorted(found.items()):
+        click.echo(f"{alias} -> {ref}")
+
+
+@aliases.command("add")
+@click.argument("alias")
+@click.argument("ref")
+@agent_option
+def aliases_add(alias: str, ref: str, agent_id: str) -> None:
+    """Let ALIAS stand for REF."""
+    from openclaw.config.writer import update_config
+    from openclaw.errors import ModelRefError
+
+    cfg = load_for_command()
+    name = alias.strip()
+    if not name or "/" in name or "@" in name:
+        raise ModelRefError(
+            f'Invalid alias "{alias}"', hint="Aliases are plain names without / or @."
+        )
+    parsed = _parse(ref, cfg)
+
+    def mutate(doc: dict) -> None:
+        allow = _allowlist(doc)
+        for existing_ref, entry in allow.items():
+            if (
+                isinstance(entry, dict)
+                and isinstance(entry.get("alias"), str)
+                and entry["alias"].lower() == name.lower()
+                and existing_ref != parsed.key
+            ):
+                raise ModelRefError(f"Alias {name} already points to {existing_ref}.")
+        entry = allow.get(parsed.key)
+        if not isinstance(entry, dict):
+            entry = {}
+            allow[parsed.key] = entry
+        entry["alias"] = name
+
+    report_write(update_config(mutate))
+    click.echo(f"Alias {name} -> {parsed.key}")
+
+
+@aliases.command("remove")
+@click.argument("alias")
+@agent_option
+def aliases_remove(alias: str, agent_id: str) -> None:
+    """Remove ALIAS (the model stays allowed)."""
+    from openclaw.config.writer import update_config
+    from openclaw.errors import ModelRefError
+
+    def mutate(doc: dict) -> None:
+        for entry in _allowlist(doc).values():
+            if isinstance(entry, dict) and str(entry.get("alias", "")).lower() == alias.lower():
+                del entry["alias"]
+                return
+        raise ModelRefError(f'No alias named "{alias}"')
+
+    report_write(update_config(mutate))
+    click.echo(f"Removed alias {alias}")
+
+
+# ----------------------------------------------------------------------------- fallbacks
+
+
+@models.group("fallbacks")
+def fallbacks() -> None:
+    """List and edit the fallback models tried when the default fails."""
+
+
+@fallbacks.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@agent_option
+def fallbacks_list(as_json: bool, agent_id: str) -> None:
+    from openclaw.models.catalog import fallback_refs
+
+    refs = fallback_refs(load_for_command())
+    if as_json:
+        echo_json({"fallbacks": refs})
+        return
+    if not refs:
+        click.echo("No fallbacks.")
+    for n, ref in enumerate(refs, start=1):
+        click.echo(f"{n}. {ref}")
+
+
+@fallbacks.command("add")
+@click.argument("ref")
+@agent_option
+def fallbacks_add(ref: str, agent_id: str) -> None:
+    """Append REF to the fallbacks."""
+    from openclaw.config.writer import update_config
+
+    cfg = load_for_command()
+    parsed = _parse(ref, cfg)
+    text = _ref_text(parsed)
+
+    def mutate(doc: dict) -> None:
+        selection = _model_selection(doc)
+        current = selection.get("fallbacks")
+        current = [f for f in current if isinstance(f, str)] if isinstance(current, list) else []
+        if text not in current:
+            current.append(text)
+        selection["fallbacks"] = current
+        _allowlist(doc).setdefault(parsed.key, {})
+
+    report_write(update_config(mutate))
+    click.echo(f"Fallback added: {text}")
+
+
+@fallbacks.command("remove")
+@click.argument("ref")
+@agent_option
+def fallbacks_remove(ref: str, agent_id: str) -> None:
+    """Remove REF from the fallbacks."""
+    from openclaw.config.writer import update_config
+    from openclaw.errors import ModelRefError
+    from openclaw.models.refs import try_parse
+
+    cfg = load_for_command()
+    parsed = try_parse(ref, cfg)
+    wanted = {ref.strip(), *([str(parsed), parsed.key] if parsed else [])}
+
+    def mutate(doc: dict) -> None:
+        selection = _model_selection(doc)
+        current = selection.get("fallbacks")
+        current = current if isinstance(current, list) else []
+        kept = [f for f in current if f not in wanted]
+        if len(kept) == len(current):
+            raise ModelRefError(f'"{ref}" is not a fallback')
+        selection["fallbacks"] = kept
+
+    report_write(update_config(mutate))
+    click.echo(f"Fallback removed: {ref}")
+
+
+@fallbacks.command("clear")
+@agent_option
+def fallbacks_clear(agent_id: str) -> None:
+    """Remove every fallback."""
+    from openclaw.config.writer import update_config
+
+    def mutate(doc: dict) -> None:
+        _model_selection(doc)["fallbacks"] = []
+
+    report_write(update_config(mutate))
+    click.echo("Fallbacks cleared.")

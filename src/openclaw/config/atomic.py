@@ -1,0 +1,62 @@
+"""Crash-safe file replacement shared by the config writer and the auth-profile store."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from filelock import FileLock
+
+
+def ensure_private_dir(directory: Path) -> None:
+    """Create ``directory`` (and parents) with mode 0700 for the new levels."""
+    if directory.is_dir():
+        return
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        os.chmod(directory, 0o700)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write a temp file beside ``path``, fsync it, rename it over ``path``, fsync the dir.
+
+    A crash at any instant leaves either the old file or the new one, never a mix.
+    """
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+def file_lock(path: Path, timeout: float = 30.0) -> FileLock:
+    """A cross-process lock on ``<path>.lock`` (flock: released if the holder dies)."""
+    from filelock import FileLock
+
+    return FileLock(f"{path}.lock", timeout=timeout, mode=0o600)

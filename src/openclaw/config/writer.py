@@ -1,0 +1,151 @@
+"""Write ``openclaw.json`` safely (core.md §1.7).
+
+Under a cross-process lock: re-read the authored document, apply the caller's change,
+validate the result, rotate backups, then write temp + fsync + rename. If the file changes
+between our read and our rename (a writer that does not take our lock, e.g. an editor),
+the change is re-applied to the new content; after a few attempts we give up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openclaw.config.atomic import atomic_write, ensure_private_dir, file_lock
+from openclaw.config.loader import MAX_CONFIG_BYTES, file_digest, resolve_document
+from openclaw.config.parse import parse_document
+from openclaw.config.paths import Paths, resolve_paths
+from openclaw.errors import ConcurrentWriteError, ConfigError
+
+BACKUP_COUNT = 5  # openclaw.json.bak, .bak.1 ... .bak.4
+MAX_ATTEMPTS = 5
+LOCK_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass
+class WriteResult:
+    path: Path
+    backup_path: Path | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def backup_paths(path: Path) -> list[Path]:
+    first = path.with_name(path.name + ".bak")
+    return [first] + [path.with_name(f"{path.name}.bak.{n}") for n in range(1, BACKUP_COUNT)]
+
+
+def serialize(document: dict) -> bytes:
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"Cannot read config file {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"Config file {path} is larger than 16 MB")
+    return data
+
+
+def _rotate_backups(path: Path, current: bytes) -> Path:
+    ring = backup_paths(path)
+    for older, newer in zip(reversed(ring[:-1]), reversed(ring[1:]), strict=True):
+        if older.exists():
+            os.replace(older, newer)
+    atomic_write(ring[0], current)
+    return ring[0]
+
+
+def _remove_stale_temp_files(path: Path) -> None:
+    # Only the lock holder writes temp files, so any present now belong to a writer that
+    # died mid-write (e.g. killed); they were never renamed over the config.
+    for pattern in (f".{path.name}.*.tmp", f".{path.name}.bak.*.tmp"):
+        for stale in path.parent.glob(pattern):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
+def update_config(mutate: Callable[[dict], None], paths: Paths | None = None) -> WriteResult:
+    """Apply ``mutate`` to the authored document and write it back atomically."""
+    paths = paths or resolve_paths()
+    path = paths.config_path
+    ensure_private_dir(path.parent)
+    if path.parent == paths.state_dir:
+        os.chmod(paths.state_dir, 0o700)
+    with file_lock(path, LOCK_TIMEOUT_SECONDS):
+        _remove_stale_temp_files(path)
+        for _attempt in range(MAX_ATTEMPTS):
+            before = _read(path)
+            warnings: list[str] = []
+            if before is None:
+                authored: dict = {}
+            else:
+                text = before.decode("utf-8", errors="strict") if before else "{}"
+                authored, was_json5 = parse_document(text, path)
+                if was_json5:
+                    warnings.append(
+                        f"{paths.display(path)} was JSON5; it is rewritten as plain JSON "
+                        "(comments are not kept)."
+                    )
+            candidate = copy.deepcopy(authored)
+            mutate(candidate)
+            restore_redacted(candidate, authored)
+            resolve_document(candidate, paths, path, validate=True)
+            payload = serialize(candidate)
+            if _read(path) != before:
+                continue  # changed while we worked: re-read and re-apply
+            backup = _rotate_backups(path, before) if before is not None else None
+            atomic_write(path, payload)
+            return WriteResult(path=path, backup_path=backup, warnings=warnings)
+    raise ConcurrentWriteError(
+        f"{paths.display(path)} kept changing while we tried to write it",
+        hint="Another program is editing the file; retry when it is done.",
+    )
+
+
+def current_digest(paths: Paths | None = None) -> str | None:
+    data = _read((paths or resolve_paths()).config_path)
+    return None if data is None else file_digest(data)
+
+
+def restore_redacted(candidate: Any, stored: Any, where: str = "") -> None:
+    """Put stored secrets back where the candidate holds the redaction sentinel."""
+    from openclaw.auth.redact import REDACTED
+
+    def walk(new: Any, old: Any, loc: str) -> None:
+        if isinstance(new, dict):
+            for key, value in list(new.items()):
+                sub = f"{loc}.{key}" if loc else str(key)
+                old_value = old.get(key) if isinstance(old, dict) else None
+                if value == REDACTED:
+                    new[key] = _original(old_value, sub)
+                else:
+                    walk(value, old_value, sub)
+        elif isinstance(new, list):
+            for index, value in enumerate(new):
+                sub = f"{loc}.{index}"
+                old_value = old[index] if isinstance(old, list) and index < len(old) else None
+                if value == REDACTED:
+                    new[index] = _original(old_value, sub)
+                else:
+                    walk(value, old_value, sub)
+
+    def _original(old_value: Any, loc: str) -> Any:
+        if old_value is None or old_value == REDACTED:
+            raise ConfigError(
+                f"Refusing to store the redaction placeholder {REDACTED} at {loc}: "
+                "there is no stored value to keep",
+                hint="Set the real value instead.",
+            )
+        return old_value
+
+    walk(candidate, stored, where)

@@ -1,0 +1,1 @@
+"""Model refs, aliases and the configured catalog."""

@@ -1,0 +1,142 @@
+"""Model references: ``provider/model[@profile]`` (core.md §3.2) and aliases (§3.3)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from openclaw.errors import ModelRefError
+
+if TYPE_CHECKING:
+    from openclaw.config.loader import LoadedConfig
+
+PROVIDER_ALIASES = {
+    "z.ai": "zai",
+    "z-ai": "zai",
+    "bedrock": "amazon-bedrock",
+    "aws-bedrock": "amazon-bedrock",
+    "lm-studio": "lmstudio",
+    "lm_studio": "lmstudio",
+    "llama.cpp": "llama-cpp",
+    "llamacpp": "llama-cpp",
+}
+
+# An "@suffix" that is part of the model name, not an auth profile: a date or a
+# quantisation / precision tag.
+_MODEL_SUFFIX = re.compile(
+    r"^(?:\d{8}|\d{4}-\d{2}-\d{2}|i?q\d[a-z0-9_]*|\d+(?:\.\d+)?-?bits?|\d+b|fp\d+|bf16|f16|f32|"
+    r"int\d+|w\d+a\d+|awq|gptq|exl2[a-z0-9_.-]*|mlx[a-z0-9_.-]*|gguf|latest)$",
+    re.IGNORECASE,
+)
+_PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def normalize_provider(provider: str) -> str:
+    lowered = provider.strip().lower()
+    return PROVIDER_ALIASES.get(lowered, lowered)
+
+
+def model_key(provider: str, model_id: str) -> str:
+    """Canonical ``provider/model`` without doubling a prefix the id already has."""
+    if model_id.startswith(provider + "/"):
+        return model_id
+    return f"{provider}/{model_id}"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    provider: str
+    model: str
+    profile: str | None = None
+
+    @property
+    def key(self) -> str:
+        return model_key(self.provider, self.model)
+
+    def __str__(self) -> str:
+        return self.key if self.profile is None else f"{self.key}@{self.profile}"
+
+
+def _split_profile(text: str) -> tuple[str, str | None]:
+    last_segment = text.rsplit("/", 1)[-1]
+    if "@" not in last_segment:
+        return text, None
+    head, _, suffix = text.rpartition("@")
+    if not suffix or _MODEL_SUFFIX.match(suffix):
+        return text, None
+    return head, suffix
+
+
+def alias_map(cfg: LoadedConfig | None) -> dict[str, str]:
+    """alias (lower-case) -> ref, from ``agents.defaults.models[ref].alias``."""
+    entries = agent_model_entries(cfg)
+    aliases: dict[str, str] = {}
+    for ref, entry in entries.items():
+        alias = entry.get("alias") if isinstance(entry, dict) else None
+        if isinstance(alias, str) and alias.strip():
+            aliases[alias.strip().lower()] = ref
+    return aliases
+
+
+def agent_model_entries(cfg: LoadedConfig | None) -> dict[str, Any]:
+    if cfg is None:
+        return {}
+    agents = cfg.data.get("agents")
+    defaults = agents.get("defaults") if isinstance(agents, dict) else None
+    models = defaults.get("models") if isinstance(defaults, dict) else None
+    return models if isinstance(models, dict) else {}
+
+
+def parse_model_ref(text: str, cfg: LoadedConfig | None = None) -> ModelRef:
+    """Parse ``provider/model[@profile]``; a bare name goes through aliases and the catalog."""
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise ModelRefError(
+            "Model ref is empty", hint="Use provider/model, e.g. lmstudio/qwen/qwen3.5-9b."
+        )
+    body, profile = _split_profile(cleaned)
+    if "/" not in body:
+        return _bare_name(body, profile, cfg, cleaned)
+    provider_text, _, model = body.partition("/")
+    provider = normalize_provider(provider_text)
+    if not provider or not model.strip() or not _PROVIDER_RE.match(provider):
+        raise ModelRefError(
+            f'Invalid model ref "{cleaned}"',
+            hint="Use provider/model, e.g. lmstudio/qwen/qwen3.5-9b.",
+        )
+    return ModelRef(provider, model.strip(), profile)
+
+
+def _bare_name(name: str, profile: str | None, cfg: LoadedConfig | None, original: str) -> ModelRef:
+    aliased = alias_map(cfg).get(name.lower())
+    if aliased and "/" in aliased:
+        ref = parse_model_ref(aliased)
+        return ModelRef(ref.provider, ref.model, profile or ref.profile)
+    if cfg is not None:
+        owners = [
+            pid
+            for pid, provider_cfg in cfg.providers().items()
+            if any(
+                isinstance(row, dict) and row.get("id") == name
+                for row in provider_cfg.get("models") or []
+            )
+        ]
+        if len(owners) == 1:
+            return ModelRef(owners[0], name, profile)
+        if len(owners) > 1:
+            raise ModelRefError(
+                f'Model "{name}" is offered by several providers: {", ".join(sorted(owners))}',
+                hint=f"Say which one, e.g. {owners[0]}/{name}.",
+            )
+    raise ModelRefError(
+        f'Model "{original}" specified without provider and no alias or configured model matches',
+        hint=f"Use provider/model, e.g. lmstudio/{name}.",
+    )
+
+
+def try_parse(text: str, cfg: LoadedConfig | None = None) -> ModelRef | None:
+    try:
+        return parse_model_ref(text, cfg)
+    except ModelRefError:
+        return None
