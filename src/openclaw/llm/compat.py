@@ -1,0 +1,105 @@
+"""Resolve the openai-completions ``compat`` flags for one model (core.md §2.4, §7.3).
+
+Precedence: the model row's ``compat`` > the provider's ``compat`` > defaults detected from the
+endpoint class (known local provider id or loopback host) > generic defaults.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+from urllib.parse import urlsplit
+
+KNOWN_LOCAL_PROVIDERS: frozenset[str] = frozenset(
+    {
+        "lmstudio",
+        "lm-studio",
+        "vllm",
+        "sglang",
+        "llama-cpp",
+        "llama.cpp",
+        "llamacpp",
+        "llama-server",
+        "localai",
+        "jan",
+        "tabby",
+        "tabbyapi",
+        "text-generation-webui",
+    }
+)
+
+#: Providers whose llama.cpp grammar rejects some JSON-schema keywords.
+_LLAMACPP_IDS = frozenset({"llama-cpp", "llama.cpp", "llamacpp", "llama-server"})
+
+GENERIC_DEFAULTS: dict[str, Any] = {
+    "supportsStore": False,
+    "supportsPromptCacheKey": False,
+    "supportsDeveloperRole": False,
+    "supportsReasoningEffort": True,
+    "supportsUsageInStreaming": False,
+    "supportsTools": True,
+    "supportsStrictMode": False,
+    "maxTokensField": "max_completion_tokens",
+    "thinkingFormat": "openai",
+    "requiresStringContent": False,
+    "strictMessageKeys": False,
+    "requiresToolResultName": False,
+    "requiresAssistantAfterToolResult": False,
+    "requiresThinkingAsText": False,
+    "requiresReasoningContentOnAssistantMessages": False,
+    "requiresMistralToolIds": False,
+    "unsupportedToolSchemaKeywords": [],
+    "promoteTextToolCalls": True,
+}
+
+
+def is_local_base_url(base_url: str) -> bool:
+    """True for loopback hosts (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    try:
+        host = urlsplit(base_url).hostname or ""
+    except ValueError:
+        return False
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_local_endpoint(provider_id: str, base_url: str) -> bool:
+    return provider_id.lower() in KNOWN_LOCAL_PROVIDERS or is_local_base_url(base_url)
+
+
+def _base_url(provider_cfg: dict[str, Any], row: dict[str, Any]) -> str:
+    value = row.get("baseUrl") or provider_cfg.get("baseUrl") or provider_cfg.get("baseURL")
+    return value if isinstance(value, str) else ""
+
+
+def resolve_compat(provider_id: str, provider_cfg: dict[str, Any], row: dict[str, Any]) -> dict:
+    """The effective compat dict: every key of :data:`GENERIC_DEFAULTS` is present."""
+    compat: dict[str, Any] = dict(GENERIC_DEFAULTS)
+    base_url = _base_url(provider_cfg, row)
+    if is_local_endpoint(provider_id, base_url):
+        compat["supportsUsageInStreaming"] = True
+        # Older llama.cpp / vLLM builds and Ollama /v1 only honour max_tokens.
+        compat["maxTokensField"] = "max_tokens"
+    if provider_id.lower() in _LLAMACPP_IDS:
+        compat["toolSchemaProfile"] = "llamacpp"
+    for layer in (provider_cfg.get("compat"), row.get("compat")):
+        if isinstance(layer, dict):
+            for key, value in layer.items():
+                if value is not None:
+                    compat[key] = value
+    keywords = compat.get("unsupportedToolSchemaKeywords")
+    if not isinstance(keywords, list):
+        keywords = []
+    seen: list[str] = []
+    for word in keywords:
+        if isinstance(word, str) and word not in seen:
+            seen.append(word)
+    if compat.get("toolSchemaProfile") == "llamacpp" and "pattern" not in seen:
+        seen.append("pattern")
+    compat["unsupportedToolSchemaKeywords"] = seen
+    return compat

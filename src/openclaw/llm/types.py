@@ -1,0 +1,355 @@
+"""Provider-agnostic message, usage and stream-event model (plain dataclasses).
+
+Everything a chat call needs travels in a :class:`ModelSpec` (built by
+``providers.runtime.resolve_model_spec``) plus a :class:`Context` and :class:`ChatOptions`.
+A call yields :data:`Event` values: ``start``, text/thinking/tool-call start-delta-end triples,
+then exactly one ``done`` or ``error``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Union
+
+if TYPE_CHECKING:
+    from openclaw.errors import OpenClawError
+    from openclaw.net.policy import NetPolicy
+
+StopReason = Literal["stop", "length", "toolUse", "error", "aborted"]
+UsageSource = Literal["reported", "timings", "estimated", "none"]
+THINKING_LEVELS: tuple[str, ...] = (
+    "off",
+    "minimal",
+    "low",
+    "medium",
+    "high",
+    "xhigh",
+    "adaptive",
+    "max",
+)
+
+
+def _now() -> float:
+    return time.time()
+
+
+# --- content ---------------------------------------------------------------------------------
+
+
+@dataclass
+class TextContent:
+    text: str
+    type: Literal["text"] = "text"
+
+
+@dataclass
+class ImageContent:
+    data: str  # base64, no data: prefix
+    mime_type: str
+    type: Literal["image"] = "image"
+
+
+@dataclass
+class ThinkingContent:
+    thinking: str
+    type: Literal["thinking"] = "thinking"
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    raw_arguments: str = ""
+    type: Literal["toolCall"] = "toolCall"
+
+
+# --- usage -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Usage:
+    input: int = 0
+    output: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
+    total: int = 0
+    cost: float = 0.0
+    source: UsageSource = "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "output": self.output,
+            "cacheRead": self.cache_read,
+            "cacheWrite": self.cache_write,
+            "totalTokens": self.total,
+            "cost": self.cost,
+            "source": self.source,
+        }
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+@dataclass
+class UserMessage:
+    content: str | list[TextContent | ImageContent]
+    timestamp: float = field(default_factory=_now)
+    role: Literal["user"] = "user"
+
+
+@dataclass
+class AssistantMessage:
+    content: list[TextContent | ThinkingContent | ToolCall] = field(default_factory=list)
+    provider: str = ""
+    model: str = ""
+    usage: Usage = field(default_factory=Usage)
+    stop_reason: StopReason = "stop"
+    error_message: str | None = None
+    timestamp: float = field(default_factory=_now)
+    role: Literal["assistant"] = "assistant"
+
+    @property
+    def text(self) -> str:
+        return "".join(c.text for c in self.content if isinstance(c, TextContent))
+
+    @property
+    def thinking(self) -> str:
+        return "".join(c.thinking for c in self.content if isinstance(c, ThinkingContent))
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return [c for c in self.content if isinstance(c, ToolCall)]
+
+
+@dataclass
+class ToolResultMessage:
+    tool_call_id: str
+    tool_name: str
+    content: list[TextContent | ImageContent]
+    is_error: bool = False
+    timestamp: float = field(default_factory=_now)
+    role: Literal["toolResult"] = "toolResult"
+
+
+Message = Union[UserMessage, AssistantMessage, ToolResultMessage]  # noqa: UP007
+
+
+@dataclass
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass
+class Context:
+    system_prompt: str | None = None
+    messages: list[Message] = field(default_factory=list)
+    tools: list[ToolSpec] = field(default_factory=list)
+
+
+# --- call description ------------------------------------------------------------------------
+
+
+@dataclass
+class ModelSpec:
+    """Everything one call needs; built by ``providers.runtime.resolve_model_spec``."""
+
+    provider_id: str
+    model_id: str  # configured id (transcripts, config, caches)
+    wire_model_id: str  # the body's "model" (LM Studio: loaded instance id)
+    api: str  # "openai-completions"
+    base_url: str  # inference base; ends in /v1 for openai-completions
+    row: dict[str, Any]
+    provider_config: dict[str, Any]
+    compat: dict[str, Any]
+    api_key: str | None  # a real secret or None; never a marker
+    credential_source: str  # for hints: "profile lmstudio:default", "env LM_API_TOKEN", ...
+    headers: dict[str, str]
+    timeout_seconds: float | None
+    policy: NetPolicy
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider_id}/{self.model_id}"
+
+    @property
+    def reasoning(self) -> bool:
+        return bool(self.row.get("reasoning", False))
+
+    @property
+    def context_tokens(self) -> int | None:
+        values = [
+            v
+            for v in (self.row.get("contextTokens"), self.row.get("contextWindow"))
+            if isinstance(v, int) and not isinstance(v, bool) and v > 0
+        ]
+        if not values:
+            for k in ("contextTokens", "contextWindow"):
+                v = self.provider_config.get(k)
+                if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+                    values.append(v)
+        return min(values) if values else None
+
+    @property
+    def max_tokens(self) -> int | None:
+        params = self.row.get("params")
+        candidates: list[Any] = []
+        if isinstance(params, dict):
+            candidates.append(params.get("maxTokens"))
+        candidates += [self.row.get("maxTokens"), self.provider_config.get("maxTokens")]
+        for v in candidates:
+            if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+                return v
+        return None
+
+    @property
+    def input_kinds(self) -> list[str]:
+        kinds = self.row.get("input")
+        if isinstance(kinds, list) and kinds:
+            return [str(k) for k in kinds]
+        return ["text"]
+
+
+@dataclass
+class ChatOptions:
+    thinking: str | None = None  # one of THINKING_LEVELS; None = model default
+    max_tokens: int | None = None
+    temperature: float | None = None
+    streaming: bool | None = None  # None = model params.streaming (default True)
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+@dataclass
+class StartEvent:
+    type: Literal["start"] = "start"
+
+
+@dataclass
+class TextStartEvent:
+    index: int
+    type: Literal["text_start"] = "text_start"
+
+
+@dataclass
+class TextDeltaEvent:
+    index: int
+    delta: str
+    type: Literal["text_delta"] = "text_delta"
+
+
+@dataclass
+class TextEndEvent:
+    index: int
+    text: str
+    type: Literal["text_end"] = "text_end"
+
+
+@dataclass
+class ThinkingStartEvent:
+    index: int
+    type: Literal["thinking_start"] = "thinking_start"
+
+
+@dataclass
+class ThinkingDeltaEvent:
+    index: int
+    delta: str
+    type: Literal["thinking_delta"] = "thinking_delta"
+
+
+@dataclass
+class ThinkingEndEvent:
+    index: int
+    thinking: str
+    type: Literal["thinking_end"] = "thinking_end"
+
+
+@dataclass
+class ToolCallStartEvent:
+    index: int
+    id: str
+    name: str
+    type: Literal["toolcall_start"] = "toolcall_start"
+
+
+@dataclass
+class ToolCallDeltaEvent:
+    index: int
+    delta: str
+    type: Literal["toolcall_delta"] = "toolcall_delta"
+
+
+@dataclass
+class ToolCallEndEvent:
+    index: int
+    tool_call: ToolCall
+    type: Literal["toolcall_end"] = "toolcall_end"
+
+
+@dataclass
+class DoneEvent:
+    message: AssistantMessage
+    stop_reason: StopReason
+    usage: Usage
+    type: Literal["done"] = "done"
+
+
+@dataclass
+class ErrorEvent:
+    message: AssistantMessage  # the partial message, kept
+    stop_reason: Literal["error", "aborted"]
+    error: OpenClawError
+    type: Literal["error"] = "error"
+
+
+Event = Union[  # noqa: UP007
+    StartEvent,
+    TextStartEvent,
+    TextDeltaEvent,
+    TextEndEvent,
+    ThinkingStartEvent,
+    ThinkingDeltaEvent,
+    ThinkingEndEvent,
+    ToolCallStartEvent,
+    ToolCallDeltaEvent,
+    ToolCallEndEvent,
+    DoneEvent,
+    ErrorEvent,
+]
+
+__all__ = [
+    "THINKING_LEVELS",
+    "AssistantMessage",
+    "ChatOptions",
+    "Context",
+    "DoneEvent",
+    "ErrorEvent",
+    "Event",
+    "ImageContent",
+    "Message",
+    "ModelSpec",
+    "StartEvent",
+    "StopReason",
+    "TextContent",
+    "TextDeltaEvent",
+    "TextEndEvent",
+    "TextStartEvent",
+    "ThinkingContent",
+    "ThinkingDeltaEvent",
+    "ThinkingEndEvent",
+    "ThinkingStartEvent",
+    "ToolCall",
+    "ToolCallDeltaEvent",
+    "ToolCallEndEvent",
+    "ToolCallStartEvent",
+    "ToolResultMessage",
+    "ToolSpec",
+    "Usage",
+    "UsageSource",
+]
