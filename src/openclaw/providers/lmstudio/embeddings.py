@@ -1,0 +1,209 @@
+"""Embeddings through LM Studio's ``POST /v1/embeddings`` (lmstudio.md §8).
+
+Preload (unless ``params.preload: false``) uses the configured context (§8.4), never the
+model's advertised maximum; with nothing configured any running instance is used and an
+unloaded model is loaded at 2048 tokens (clamped to its maximum).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from openclaw.errors import MalformedResponseError, OpenClawError, ProviderHTTPError
+from openclaw.providers.lmstudio import models as wire
+from openclaw.providers.lmstudio import preload
+from openclaw.providers.lmstudio.urls import PROVIDER_ID, inference_base, query_of
+
+if TYPE_CHECKING:
+    from openclaw.config.loader import LoadedConfig
+
+DEFAULT_EMBEDDING_MODEL = wire.DEFAULT_EMBEDDING_MODEL
+DEFAULT_EMBED_CONTEXT = 2048
+EMBED_TIMEOUT = 120.0
+BATCH_SIZE = 64
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class EmbeddingResult:
+    provider: str
+    model: str  # canonical model key (identity for caches)
+    vectors: list[list[float]]
+    prompt_tokens: int | None
+
+    @property
+    def dimensions(self) -> int:
+        return len(self.vectors[0]) if self.vectors else 0
+
+
+def embedding_context(row: Mapping[str, Any] | None, provider_cfg: Mapping[str, Any]) -> int | None:
+    """§8.4: model contextTokens; else min(model contextWindow, provider contextTokens);
+    else model contextWindow, provider contextTokens, provider contextWindow; else None."""
+    row = row or {}
+    m_ct = wire.positive_int(row.get("contextTokens"))
+    if m_ct is not None:
+        return m_ct
+    m_cw = wire.positive_int(row.get("contextWindow"))
+    p_ct = wire.positive_int(provider_cfg.get("contextTokens"))
+    if m_cw is not None and p_ct is not None:
+        return min(m_cw, p_ct)
+    return m_cw or p_ct or wire.positive_int(provider_cfg.get("contextWindow"))
+
+
+def strip_model(model: str | None, provider_id: str) -> str:
+    text = (model or "").strip()
+    for prefix in (f"{provider_id}/", "lmstudio/"):
+        if text.lower().startswith(prefix.lower()):
+            text = text[len(prefix) :].strip()
+            break
+    return text or DEFAULT_EMBEDDING_MODEL
+
+
+def _configured_row(provider_cfg: Mapping[str, Any], model: str) -> dict | None:
+    rows = provider_cfg.get("models")
+    for row in rows if isinstance(rows, list) else []:
+        if (
+            isinstance(row, dict)
+            and isinstance(row.get("id"), str)
+            and strip_model(row["id"], PROVIDER_ID) == model
+        ):
+            return row
+    return None
+
+
+def _headers(provider_cfg: Mapping[str, Any]) -> dict[str, str]:
+    raw = provider_cfg.get("headers")
+    if not isinstance(raw, dict):
+        return {}
+    return {k: v.strip() for k, v in raw.items() if isinstance(v, str) and v.strip()}
+
+
+def _api_key(cfg: LoadedConfig, provider_id: str, headers: Mapping[str, str]) -> str | None:
+    if any(k.lower() == "authorization" for k in headers):
+        return None
+    from openclaw.auth.resolve import resolve_credential
+
+    try:
+        return resolve_credential(cfg, provider_id).key
+    except OpenClawError:
+        return None  # keyless local servers
+
+
+def _parse_vectors(body: bytes, count: int) -> tuple[list[list[float]], int | None]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedResponseError(
+            "lmstudio embeddings failed: malformed JSON response"
+        ) from None
+    items = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(items, list) or len(items) != count:
+        raise MalformedResponseError("lmstudio embeddings failed: unexpected response shape")
+    out: list[list[float] | None] = [None] * count
+    for pos, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("embedding"), list):
+            raise MalformedResponseError("lmstudio embeddings failed: unexpected response shape")
+        index = item.get("index", pos)
+        if not isinstance(index, int) or not 0 <= index < count or out[index] is not None:
+            raise MalformedResponseError("lmstudio embeddings failed: bad embedding index")
+        vector = item["embedding"]
+        if not all(
+            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+            for x in vector
+        ):
+            raise MalformedResponseError("lmstudio embeddings failed: non-numeric embedding")
+        out[index] = [float(x) for x in vector]
+    usage = data.get("usage") if isinstance(data, dict) else None
+    tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+    return [v for v in out if v is not None], tokens if isinstance(tokens, int) else None
+
+
+async def embed_texts(
+    cfg: LoadedConfig,
+    texts: list[str],
+    *,
+    model: str | None = None,
+    provider_id: str = PROVIDER_ID,
+    batch_size: int = BATCH_SIZE,
+) -> EmbeddingResult:
+    """Embed ``texts`` (batched, order kept) with preload at the configured context."""
+    from openclaw.net.client import async_client
+    from openclaw.net.policy import policy_for_provider_config
+
+    provider_cfg = dict(cfg.provider(provider_id) or {})
+    base_raw = provider_cfg.get("baseUrl") if isinstance(provider_cfg.get("baseUrl"), str) else ""
+    base = inference_base(base_raw)
+    provider_cfg["baseUrl"] = base
+    query = query_of(base_raw)
+    key = strip_model(model, provider_id)
+    if not texts:
+        return EmbeddingResult(provider_id, key, [], 0)
+    headers = _headers(provider_cfg)
+    api_key = _api_key(cfg, provider_id, headers)
+    policy = policy_for_provider_config(provider_id, provider_cfg)
+    wire_model = key
+    raw_params = provider_cfg.get("params")
+    params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
+    timeout = provider_cfg.get("timeoutSeconds")
+    seconds = float(timeout) if isinstance(timeout, int | float) and timeout > 0 else EMBED_TIMEOUT
+    async with async_client(policy, timeout=seconds, max_body_bytes=MAX_RESPONSE_BYTES) as client:
+        if params.get("preload") is not False:
+            configured = embedding_context(_configured_row(provider_cfg, key), provider_cfg)
+            try:
+                ready = await preload.prepare_model(
+                    base,
+                    key,
+                    api_key=api_key,
+                    headers=headers,
+                    requested_context=configured or DEFAULT_EMBED_CONTEXT,
+                    accept_any_loaded=configured is None,
+                    timeout=seconds,
+                    client=client,
+                )
+                key = ready.model_key
+                wire_model = ready.instance_id or ready.model_key
+            except preload.LmstudioLoadError as exc:
+                key = exc.resolved_model_key or key
+                wire_model = key
+        send_headers = dict(headers)
+        if api_key:
+            send_headers["Authorization"] = f"Bearer {api_key}"
+        url = base + "/embeddings" + (f"?{query}" if query else "")
+        vectors: list[list[float]] = []
+        tokens: int | None = 0
+        for start in range(0, len(texts), max(1, batch_size)):
+            batch = texts[start : start + batch_size]
+            response = await client.request(
+                "POST", url, json={"model": wire_model, "input": batch}, headers=send_headers
+            )
+            if not 200 <= response.status_code < 300:
+                detail = _error_detail(response.content)
+                raise ProviderHTTPError(
+                    f"lmstudio embeddings failed (HTTP {response.status_code})"
+                    + (f": {detail}" if detail else ""),
+                    status=response.status_code,
+                    body_excerpt=detail,
+                    hint=f"Is {key} an embedding model available in LM Studio?",
+                )
+            got, used = _parse_vectors(response.content, len(batch))
+            vectors.extend(got)
+            tokens = None if tokens is None or used is None else tokens + used
+    return EmbeddingResult(provider_id, key, vectors, tokens)
+
+
+def _error_detail(body: bytes) -> str:
+    text = body[:2048].decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:300]
+    err = data.get("error") if isinstance(data, dict) else None
+    if isinstance(err, dict) and isinstance(err.get("message"), str):
+        return str(err["message"])[:300]
+    if isinstance(err, str):
+        return err[:300]
+    return text[:300]
