@@ -1,0 +1,208 @@
+"""An honest token budget for small contexts.
+
+The prompt is estimated (characters / 4, plus a few tokens of chat-template overhead per
+message) against the model's context: ``contextTokens`` when configured, else
+``contextWindow``, minus an output reserve (the smaller of the model's ``maxTokens`` and a
+quarter of the context). History that does not fit is dropped oldest turn first; the system
+prompt and the current turn always stay. When even that is too big the turn stops before
+anything is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from openclaw.errors import ContextOverflowError
+from openclaw.llm.types import (
+    AssistantMessage,
+    ImageContent,
+    Message,
+    ModelSpec,
+    TextContent,
+    ThinkingContent,
+    ToolCall,
+    ToolSpec,
+    UserMessage,
+)
+
+#: Chat templates add role markers around every message; a small flat allowance per message.
+PER_MESSAGE_OVERHEAD = 4
+#: An image part, roughly (vision encoders vary widely).
+IMAGE_TOKENS = 800
+#: The reference refuses contexts below this; here it is only a warning.
+SMALL_CONTEXT = 16000
+
+
+class PromptTooLargeError(ContextOverflowError):
+    """The system prompt plus the current turn alone do not fit the model's context."""
+
+
+def estimate_text(text: str) -> int:
+    return math.ceil(len(text) / 4)
+
+
+def estimate_message(msg: Message) -> int:
+    total = PER_MESSAGE_OVERHEAD
+    if isinstance(msg, UserMessage):
+        if isinstance(msg.content, str):
+            return total + estimate_text(msg.content)
+        for part in msg.content:
+            total += IMAGE_TOKENS if isinstance(part, ImageContent) else estimate_text(part.text)
+        return total
+    if isinstance(msg, AssistantMessage):
+        for p in msg.content:
+            if isinstance(p, TextContent):
+                total += estimate_text(p.text)
+            elif isinstance(p, ToolCall):
+                total += estimate_text(p.name + json.dumps(p.arguments, ensure_ascii=False)) + 8
+            elif isinstance(p, ThinkingContent):
+                # Prior reasoning is not replayed by the protocol layer.
+                continue
+        return total
+    for part in msg.content:
+        total += IMAGE_TOKENS if isinstance(part, ImageContent) else estimate_text(part.text)
+    return total
+
+
+def tool_schema_chars(tools: Sequence[ToolSpec]) -> int:
+    return sum(
+        len(
+            json.dumps(
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t.name,
+                        "description": t.description,
+                        "parameters": t.parameters,
+                    },
+                },
+                ensure_ascii=False,
+            )
+        )
+        for t in tools
+    )
+
+
+def estimate_tools(tools: Sequence[ToolSpec]) -> int:
+    return math.ceil(tool_schema_chars(tools) / 4)
+
+
+def estimate_prompt(
+    system: str | None, messages: Sequence[Message], tools: Sequence[ToolSpec]
+) -> int:
+    total = estimate_tools(tools)
+    if system:
+        total += PER_MESSAGE_OVERHEAD + estimate_text(system)
+    return total + sum(estimate_message(m) for m in messages)
+
+
+@dataclass(frozen=True)
+class Budget:
+    model_key: str
+    context: int | None  # None: unknown, no trimming
+    reserve: int
+    context_field: str  # "contextTokens" | "contextWindow" | "unknown"
+
+    @property
+    def available(self) -> int | None:
+        return None if self.context is None else max(self.context - self.reserve, 0)
+
+    @property
+    def small(self) -> bool:
+        return self.context is not None and self.context < SMALL_CONTEXT
+
+
+def compute_budget(spec: ModelSpec) -> Budget:
+    context = spec.context_tokens
+    field_name = "unknown"
+    if context is not None:
+        field_name = (
+            "contextTokens" if spec.row.get("contextTokens") == context else "contextWindow"
+        )
+    if context is None:
+        return Budget(spec.key, None, 0, field_name)
+    quarter = context // 4
+    max_tokens = spec.max_tokens
+    reserve = min(max_tokens, quarter) if max_tokens else quarter
+    return Budget(spec.key, context, reserve, field_name)
+
+
+def split_turns(messages: Sequence[Message]) -> list[list[Message]]:
+    """Group history into turns, each starting at a user message."""
+    turns: list[list[Message]] = []
+    for msg in messages:
+        if isinstance(msg, UserMessage) or not turns:
+            turns.append([msg])
+        else:
+            turns[-1].append(msg)
+    return turns
+
+
+@dataclass
+class Fit:
+    messages: list[Message]
+    estimated: int
+    dropped_turns: int = 0
+    dropped_messages: int = 0
+    notices: list[str] = field(default_factory=list)
+
+
+def _too_large(budget: Budget, needed: int, provider_id: str) -> PromptTooLargeError:
+    assert budget.context is not None
+    return PromptTooLargeError(
+        f"The prompt needs about {needed:,} tokens but {budget.model_key} has a "
+        f"{budget.context:,}-token context ({budget.available:,} after reserving "
+        f"{budget.reserve:,} for the answer).",
+        requested=needed,
+        available=budget.available,
+        hint=(
+            "Send less text, or load the model with a larger context and set "
+            f"contextTokens for it in models.providers.{provider_id}.models[] "
+            "(LM Studio: `lms load <model> --context-length 32768`; llama-server: -c 32768)."
+        ),
+    )
+
+
+def fit_history(
+    system: str | None,
+    history: Sequence[Message],
+    current: Sequence[Message],
+    tools: Sequence[ToolSpec],
+    budget: Budget,
+    *,
+    provider_id: str = "<provider>",
+    extra_drop: int = 0,
+) -> Fit:
+    """Drop the oldest history turns until system + history + current fit ``budget``.
+
+    ``extra_drop`` forces dropping that many more turns (used after the server itself reported
+    a context overflow, since our estimate was evidently too low).
+    """
+    base = estimate_prompt(system, current, tools)
+    turns = split_turns(history)
+    sizes = [sum(estimate_message(m) for m in turn) for turn in turns]
+    available = budget.available
+    if available is not None and base > available:
+        raise _too_large(budget, base, provider_id)
+    keep_from = 0
+    total = base + sum(sizes)
+    if available is not None:
+        while keep_from < len(turns) and total > available:
+            total -= sizes[keep_from]
+            keep_from += 1
+    keep_from = min(len(turns), keep_from + extra_drop)
+    total = base + sum(sizes[keep_from:])
+    kept = [m for turn in turns[keep_from:] for m in turn]
+    fit = Fit(kept + list(current), total)
+    if keep_from:
+        fit.dropped_turns = keep_from
+        fit.dropped_messages = sum(len(t) for t in turns[:keep_from])
+        ctx = f"{budget.context:,}-token context" if budget.context else "context"
+        fit.notices.append(
+            f"History trimmed: dropped the {keep_from} oldest turn(s) "
+            f"({fit.dropped_messages} messages) to fit {budget.model_key}'s {ctx}."
+        )
+    return fit

@@ -1,0 +1,637 @@
+"""``openclaw agent``: one turn with -m (or piped stdin), an interactive chat on a TTY.
+
+Turns always run in this process (there is no gateway; ``--local`` is accepted for
+compatibility). Output streams as it arrives: plain text when piped (stdout is only the answer;
+notices, tool lines and the summary go to stderr), Markdown via rich on a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+import click
+
+from openclaw.agent.runner import TurnObserver
+from openclaw.errors import OpenClawError, UsageError
+
+if TYPE_CHECKING:
+    from openclaw.agent.runner import TurnOptions, TurnResult
+    from openclaw.agent.tools import ToolRegistry
+    from openclaw.config.loader import LoadedConfig
+    from openclaw.llm.types import AssistantMessage, ModelSpec, ToolCall, ToolResultMessage
+
+THINKING_CHOICES = ("off", "minimal", "low", "medium", "high", "xhigh", "adaptive", "max")
+EXIT_INTERRUPTED = 130
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# -- rendering -----------------------------------------------------------------------------------
+class PlainRenderer(TurnObserver):
+    """Piped output: answer text to stdout as it arrives, everything else to stderr."""
+
+    def __init__(self, *, show_thinking: bool, quiet: bool = False) -> None:
+        self.show_thinking = show_thinking
+        self.quiet = quiet  # --json: nothing streamed, notices still on stderr
+        self.out = sys.stdout
+        self.err = sys.stderr
+        self._text_open = False
+        self._thinking_open = False
+        self._seen_notices: set[str] = set()
+
+    def seen(self, text: str) -> bool:
+        """A chat repeats the same warnings every turn; show each one once."""
+        if text in self._seen_notices:
+            return True
+        self._seen_notices.add(text)
+        return False
+
+    def _end_thinking(self) -> None:
+        if self._thinking_open:
+            self.err.write("\n")
+            self.err.flush()
+            self._thinking_open = False
+
+    def on_notice(self, text: str, level: Literal["info", "warn"] = "info") -> None:
+        if self.seen(text):
+            return
+        self._finish_text()
+        self._end_thinking()
+        prefix = "Warning: " if level == "warn" else ""
+        self.err.write(f"{prefix}{text}\n")
+        self.err.flush()
+
+    def on_model(self, spec: ModelSpec, fallback_from: str | None) -> None:
+        if fallback_from and not self.quiet:
+            self.err.write(f"Trying fallback model {spec.key}…\n")
+            self.err.flush()
+
+    def on_text(self, delta: str) -> None:
+        if self.quiet or not delta:
+            return
+        self._end_thinking()
+        self.out.write(delta)
+        self.out.flush()
+        self._text_open = not delta.endswith("\n")
+
+    def on_thinking(self, delta: str) -> None:
+        if self.quiet or not self.show_thinking or not delta:
+            return
+        if not self._thinking_open:
+            self.err.write("[thinking] ")
+            self._thinking_open = True
+        self.err.write(delta)
+        self.err.flush()
+
+    def _finish_text(self) -> None:
+        if self._text_open:
+            self.out.write("\n")
+            self.out.flush()
+            self._text_open = False
+
+    def on_message_end(self, message: AssistantMessage) -> None:
+        self._end_thinking()
+        self._finish_text()
+
+    def on_tool_call(self, call: ToolCall) -> None:
+        if self.quiet:
+            return
+        from openclaw.agent.tools import describe_call
+
+        self.err.write(f"→ {describe_call(call)}\n")
+        self.err.flush()
+
+    def on_tool_result(self, result: ToolResultMessage) -> None:
+        if self.quiet or not result.is_error:
+            return
+        text = "".join(getattr(p, "text", "") for p in result.content).strip()
+        first = text.splitlines()[0] if text else "error"
+        self.err.write(f"  ✗ {first[:200]}\n")
+        self.err.flush()
+
+    def summary(self, line: str) -> None:
+        self.err.write(line + "\n")
+        self.err.flush()
+
+    def close(self) -> None:
+        self._end_thinking()
+        self._finish_text()
+
+
+class RichRenderer(PlainRenderer):
+    """Terminal output: Markdown rendered live, thinking dimmed, tool calls as one line."""
+
+    def __init__(self, *, show_thinking: bool) -> None:
+        super().__init__(show_thinking=show_thinking)
+        import os
+
+        from rich.console import Console
+
+        # NO_COLOR turns colour off, not streaming: the console stays a terminal.
+        no_color = bool(os.environ.get("NO_COLOR"))
+        self.console = Console(file=sys.stdout, no_color=no_color, highlight=False, soft_wrap=True)
+        self.err_console = Console(
+            file=sys.stderr, no_color=no_color, highlight=False, soft_wrap=True
+        )
+        # Live Markdown needs cursor control; a dumb terminal gets plain streamed text.
+        self.live_ok = self.console.is_terminal and not self.console.is_dumb_terminal
+        self._buffer = ""
+        self._live: Any = None
+
+    def _stop_live(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+            self._buffer = ""
+
+    def on_notice(self, text: str, level: Literal["info", "warn"] = "info") -> None:
+        if self.seen(text):
+            return
+        self._stop_live()
+        self._end_thinking()
+        self._finish_text()
+        style = "yellow" if level == "warn" else "dim"
+        prefix = "Warning: " if level == "warn" else ""
+        self.err_console.print(f"{prefix}{text}", style=style, markup=False)
+
+    def on_model(self, spec: ModelSpec, fallback_from: str | None) -> None:
+        if fallback_from:
+            self.err_console.print(
+                f"Trying fallback model {spec.key}…", style="yellow", markup=False
+            )
+
+    def _end_thinking(self) -> None:
+        if self._thinking_open:
+            self.console.print()
+            self._thinking_open = False
+
+    def on_thinking(self, delta: str) -> None:
+        if not self.show_thinking or not delta or self._live is not None:
+            return
+        self._thinking_open = True
+        self.console.print(delta, style="dim italic", end="", markup=False, highlight=False)
+
+    def on_text(self, delta: str) -> None:
+        if not delta:
+            return
+        if not self.live_ok:
+            self._end_thinking()
+            self.console.file.write(delta)
+            self.console.file.flush()
+            self._text_open = not delta.endswith("\n")
+            return
+        from rich.live import Live
+        from rich.markdown import Markdown
+
+        self._end_thinking()
+        self._buffer += delta
+        if self._live is None:
+            self._live = Live(
+                Markdown(self._buffer),
+                console=self.console,
+                refresh_per_second=12,
+                vertical_overflow="visible",
+            )
+            self._live.start()
+        else:
+            self._live.update(Markdown(self._buffer))
+
+    def on_message_end(self, message: AssistantMessage) -> None:
+        self._end_thinking()
+        self._stop_live()
+        self._finish_text()
+
+    def _finish_text(self) -> None:
+        if self._text_open:
+            self.console.file.write("\n")
+            self.console.file.flush()
+            self._text_open = False
+
+    def on_tool_call(self, call: ToolCall) -> None:
+        from openclaw.agent.tools import describe_call
+
+        self._stop_live()
+        self._end_thinking()
+        self._finish_text()
+        self.console.print(f"→ {describe_call(call)}", style="cyan", markup=False)
+
+    def on_tool_result(self, result: ToolResultMessage) -> None:
+        if not result.is_error:
+            return
+        text = "".join(getattr(p, "text", "") for p in result.content).strip()
+        first = text.splitlines()[0] if text else "error"
+        self.console.print(f"  ✗ {first[:200]}", style="red", markup=False)
+
+    def summary(self, line: str) -> None:
+        self.console.print(line, style="dim", markup=False)
+
+    def close(self) -> None:
+        self._stop_live()
+        self._end_thinking()
+        self._finish_text()
+
+
+# -- formatting ---------------------------------------------------------------------------------
+def summary_line(result: TurnResult) -> str:
+    u = result.usage
+    model = f"{result.provider}/{result.model}" if result.model else "no model"
+    parts = [model]
+    if result.fell_back:
+        parts[0] += f" (fallback for {result.attempts[0].ref})"
+    source = {"reported": "reported", "timings": "timings", "estimated": "estimated"}.get(
+        u.source, "unknown"
+    )
+    parts.append(f"{u.input:,} in / {u.output:,} out / {u.cache_read:,} cached tokens ({source})")
+    if result.ttft_ms is not None:
+        parts.append(f"first token {result.ttft_ms / 1000:.2f} s")
+    if result.tokens_per_second:
+        parts.append(f"{result.tokens_per_second:.1f} tok/s")
+    parts.append(f"{result.duration_ms / 1000:.2f} s")
+    if result.tool_calls:
+        parts.append(f"{result.tool_calls} tool call(s)")
+    if result.tools_note:
+        parts.append(result.tools_note)
+    if result.aborted:
+        parts.append("interrupted")
+    return " · ".join(parts)
+
+
+def _worth_a_summary(result: TurnResult) -> bool:
+    """A failed call that produced nothing gets the error only, not a line of zeros."""
+    if not result.sent:
+        return False
+    return result.error is None or result.aborted or bool(result.usage.output or result.text)
+
+
+def result_json(result: TurnResult) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "durationMs": result.duration_ms,
+        "agentMeta": {
+            "sessionId": result.session_id,
+            "sessionKey": result.session_key,
+            "provider": result.provider,
+            "model": result.model,
+            "usage": result.usage_dict(),
+            "stopReason": result.stop_reason,
+            "contextTokens": result.context_tokens,
+            "ttftMs": result.ttft_ms,
+            "tokensPerSecond": (
+                round(result.tokens_per_second, 2) if result.tokens_per_second else None
+            ),
+            "toolCalls": result.tool_calls,
+            "toolsEnabled": result.tools_enabled,
+        },
+    }
+    if result.attempts:
+        meta["fallbacks"] = [{"model": a.ref, "error": a.error} for a in result.attempts]
+    if result.notices:
+        meta["notices"] = list(result.notices)
+    if result.error is not None:
+        meta["error"] = {"message": result.error.message, "hint": result.error.hint}
+    return {"payloads": [{"text": result.text}], "meta": meta}
+
+
+# -- running ---------------------------------------------------------------------------------
+def _run_one(
+    cfg: LoadedConfig,
+    opts: TurnOptions,
+    renderer: PlainRenderer,
+    registry: ToolRegistry | None = None,
+) -> TurnResult:
+    """One turn on a fresh event loop; SIGINT aborts the stream instead of killing us."""
+    import signal
+
+    import anyio
+
+    from openclaw.agent.runner import AbortHandle, run_turn
+
+    abort = AbortHandle()
+
+    async def main() -> TurnResult:
+        async with anyio.create_task_group() as tg:
+
+            async def watch() -> None:
+                with anyio.open_signal_receiver(signal.SIGINT) as signals:
+                    async for _ in signals:
+                        abort.abort()
+
+            tg.start_soon(watch)
+            try:
+                result = await run_turn(
+                    cfg, opts, registry=registry, observer=renderer, abort=abort
+                )
+            finally:
+                tg.cancel_scope.cancel()
+        return result
+
+    try:
+        return anyio.run(main)
+    finally:
+        renderer.close()
+
+
+def _load_config() -> LoadedConfig:
+    from openclaw.config.loader import load_config
+
+    cfg = load_config()
+    for w in cfg.warnings:
+        click.echo(f"Warning: {w}", err=True)
+    return cfg
+
+
+def _configured_timeout(cfg: LoadedConfig) -> float | None:
+    """agents.defaults.timeoutSeconds caps a turn when --timeout is not given."""
+    agents = cfg.data.get("agents")
+    defaults = agents.get("defaults") if isinstance(agents, dict) else None
+    value = defaults.get("timeoutSeconds") if isinstance(defaults, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def _parse_timeout(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(
+            f"--timeout must be a number of seconds, not {text!r}", hint="e.g. --timeout 120"
+        ) from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise UsageError(
+            "--timeout must be a positive number of seconds", hint="e.g. --timeout 120"
+        )
+    return value
+
+
+def _validate(thinking: str | None, timeout: float | None, tools: str) -> None:
+    if thinking is not None and thinking not in THINKING_CHOICES:
+        raise UsageError(
+            f"Unknown thinking level {thinking!r}",
+            hint="Use one of: " + ", ".join(THINKING_CHOICES) + ".",
+        )
+    if timeout is not None and not timeout > 0:
+        raise UsageError(
+            "--timeout must be a positive number of seconds", hint="e.g. --timeout 120"
+        )
+    if tools not in ("none", "default"):
+        raise UsageError(f"Unknown tool set {tools!r}", hint="Use --tools default or --tools none.")
+
+
+@click.command("agent")
+@click.option("-m", "--message", help="Run one turn with this message and exit.")
+@click.option("--model", "model_ref", metavar="REF", help="Model to use (never falls back).")
+@click.option("--thinking", metavar="LEVEL", help="off|minimal|low|medium|high|xhigh|adaptive|max")
+@click.option("--session-id", metavar="ID", help="Continue (or start) the session with this id.")
+@click.option("--session-key", metavar="KEY", help="Session key (default agent:<agent>:main).")
+@click.option("--new", "new_session", is_flag=True, help="Start a fresh session under the key.")
+@click.option("--timeout", "timeout_text", metavar="SECONDS", help="Cap for the whole turn (600).")
+@click.option("--tools", "tools_mode", default="default", metavar="none|default", help="Tool set.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--local", is_flag=True, help="Accepted for compatibility; turns always run here.")
+@click.option("--hide-thinking", is_flag=True, help="Do not show the model's reasoning.")
+@click.option("--agent", "agent_id", default="main", metavar="ID", help="Agent id (default main).")
+def agent(
+    message: str | None,
+    model_ref: str | None,
+    thinking: str | None,
+    session_id: str | None,
+    session_key: str | None,
+    new_session: bool,
+    timeout_text: str | None,
+    tools_mode: str,
+    as_json: bool,
+    local: bool,
+    hide_thinking: bool,
+    agent_id: str,
+) -> int:
+    """Talk to the default model: one turn with -m, a chat on a terminal."""
+    from openclaw.agent.runner import DEFAULT_TIMEOUT, TurnOptions
+    from openclaw.agent.sessions import validate_id
+
+    timeout = _parse_timeout(timeout_text)
+    _validate(thinking, timeout, tools_mode)
+    validate_id(agent_id, "agent id")
+    if session_id is not None:
+        validate_id(session_id, "session id")
+    if message is None and not _isatty(sys.stdin):
+        message = sys.stdin.read()
+        if not message.strip():
+            raise UsageError("No message: stdin was empty.", hint='Use -m "your message".')
+    if message is not None and not message.strip():
+        raise UsageError("The message is empty.", hint='Use -m "your message".')
+    show_thinking = not hide_thinking and thinking != "off"
+    opts = TurnOptions(
+        message=message or "",
+        agent_id=agent_id,
+        model=model_ref,
+        thinking=thinking,
+        session_key=session_key,
+        session_id=session_id,
+        new_session=new_session,
+        timeout=timeout or DEFAULT_TIMEOUT,
+        tools="none" if tools_mode == "none" else "default",
+    )
+    cfg = _load_config()
+    if timeout is None:
+        opts.timeout = _configured_timeout(cfg) or DEFAULT_TIMEOUT
+    if message is None:
+        return chat_loop(cfg, opts, show_thinking=show_thinking)
+
+    tty = _isatty(sys.stdout) and not as_json
+    renderer: PlainRenderer = (
+        RichRenderer(show_thinking=show_thinking)
+        if tty
+        else PlainRenderer(show_thinking=show_thinking, quiet=as_json)
+    )
+    result = _run_one(cfg, opts, renderer)
+    if as_json:
+        if result.sent or result.error is None:
+            click.echo(json.dumps(result_json(result), indent=2, ensure_ascii=False))
+    elif _worth_a_summary(result):
+        renderer.summary(summary_line(result))
+    if result.aborted:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    if result.error is not None:
+        raise result.error
+    return 0
+
+
+# -- chat ----------------------------------------------------------------------------------------
+CHAT_HELP = """Commands:
+  /new            start a fresh session
+  /model [REF]    show or switch the model for this session (/model default clears it)
+  /think [LEVEL]  show or set the thinking level (off|minimal|low|medium|high|xhigh|adaptive|max)
+  /usage          token totals of this session
+  /exit           leave (also Ctrl-D)"""
+
+
+def chat_loop(cfg: LoadedConfig, opts: TurnOptions, *, show_thinking: bool) -> int:
+    from dataclasses import replace
+
+    from openclaw.agent.runner import model_chain
+    from openclaw.agent.sessions import SessionStore
+
+    try:
+        import readline  # noqa: F401  (line editing and history for input())
+    except ImportError:
+        pass
+    store = SessionStore(cfg.paths.sessions_dir(opts.agent_id))
+    session = store.resolve(
+        agent_id=opts.agent_id,
+        key=opts.session_key,
+        session_id=opts.session_id,
+        new=opts.new_session,
+    )
+    key, sid = session.key, session.session_id
+    base = replace(opts, session_key=key, session_id=sid, new_session=False)
+    renderer = RichRenderer(show_thinking=show_thinking)
+    out = renderer.console
+    primary, _ = model_chain(cfg, opts.agent_id)
+    out.print(
+        f"openclaw chat · session {sid} · model {opts.model or primary or '(default)'}"
+        " · /help for commands, /exit to leave",
+        style="dim",
+        markup=False,
+    )
+    last: TurnResult | None = None
+    interrupted_at_prompt = False
+    while True:
+        try:
+            line = input("› ")
+        except EOFError:
+            out.print()
+            return 0
+        except KeyboardInterrupt:
+            out.print()
+            if interrupted_at_prompt:
+                return 0
+            interrupted_at_prompt = True
+            out.print("(Ctrl-C again, Ctrl-D or /exit to leave)", style="dim", markup=False)
+            continue
+        interrupted_at_prompt = False
+        text = line.strip()
+        if not text:
+            continue
+        if text.startswith("/"):
+            cmd, _, arg = text.partition(" ")
+            arg = arg.strip()
+            if cmd in ("/exit", "/quit", "/q"):
+                return 0
+            if cmd == "/help":
+                out.print(CHAT_HELP, markup=False)
+            elif cmd == "/new":
+                from openclaw.agent.sessions import new_session_id
+
+                sid = new_session_id()
+                base = replace(base, session_id=sid)
+                out.print(f"New session {sid}.", style="dim", markup=False)
+            elif cmd == "/model":
+                base = _chat_model(cfg, store, base, key, sid, arg, out)
+            elif cmd == "/think":
+                base = _chat_think(store, base, key, sid, arg, out)
+            elif cmd == "/usage":
+                _chat_usage(store, key, last, out)
+            else:
+                out.print(f"Unknown command {cmd}. /help lists the commands.", markup=False)
+            continue
+        turn_opts = replace(base, message=line)
+        try:
+            result = _run_one(cfg, turn_opts, renderer)
+        except OpenClawError as exc:
+            _print_error(exc)
+            continue
+        last = result
+        sid = result.session_id
+        base = replace(base, session_id=sid)
+        if _worth_a_summary(result):
+            renderer.summary(summary_line(result))
+        if result.error is not None:
+            _print_error(result.error)
+
+
+def _print_error(exc: OpenClawError) -> None:
+    click.echo(f"Error: {exc.message}", err=True)
+    if exc.hint:
+        click.echo(f"Hint: {exc.hint}", err=True)
+
+
+def _chat_model(
+    cfg: LoadedConfig, store: Any, base: TurnOptions, key: str, sid: str, arg: str, out: Any
+) -> TurnOptions:
+    from dataclasses import replace
+
+    from openclaw.agent.runner import model_chain
+
+    if not arg:
+        entry = store.get(key) or {}
+        cur = base.model or (
+            f"{entry.get('providerOverride')}/{entry.get('modelOverride')}"
+            if entry.get("modelOverride")
+            else None
+        )
+        out.print(
+            f"Model: {cur or model_chain(cfg, base.agent_id)[0] or '(default)'}", markup=False
+        )
+        return base
+    if arg == "default":
+        store.set_overrides(key, sid, providerOverride=None, modelOverride=None)
+        out.print("Model override cleared; using the default (with fallbacks).", markup=False)
+        return replace(base, model=None)
+    try:
+        from openclaw.providers.runtime import resolve_model_spec
+
+        spec = resolve_model_spec(cfg, arg, agent_id=base.agent_id)
+    except OpenClawError as exc:
+        _print_error(exc)
+        return base
+    store.set_overrides(key, sid, providerOverride=spec.provider_id, modelOverride=spec.model_id)
+    out.print(f"Model set to {spec.key} for this session.", markup=False)
+    return replace(base, model=spec.key)
+
+
+def _chat_think(
+    store: Any, base: TurnOptions, key: str, sid: str, arg: str, out: Any
+) -> TurnOptions:
+    from dataclasses import replace
+
+    if not arg:
+        entry = store.get(key) or {}
+        out.print(
+            f"Thinking: {base.thinking or entry.get('thinkingLevel') or 'model default'}",
+            markup=False,
+        )
+        return base
+    if arg not in THINKING_CHOICES:
+        out.print("Use one of: " + ", ".join(THINKING_CHOICES), markup=False)
+        return base
+    store.set_overrides(key, sid, thinkingLevel=arg)
+    out.print(f"Thinking level: {arg}", markup=False)
+    return replace(base, thinking=arg)
+
+
+def _chat_usage(store: Any, key: str, last: TurnResult | None, out: Any) -> None:
+    entry = store.get(key) or {}
+    out.print(
+        "Session: {i:,} in / {o:,} out / {c:,} cached / {t:,} total tokens".format(
+            i=entry.get("inputTokens", 0),
+            o=entry.get("outputTokens", 0),
+            c=entry.get("cacheRead", 0),
+            t=entry.get("totalTokens", 0),
+        ),
+        markup=False,
+    )
+    if last is not None:
+        out.print("Last turn: " + summary_line(last), markup=False)
+
+
+__all__ = ["agent", "result_json", "summary_line"]
