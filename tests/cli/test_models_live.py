@@ -93,3 +93,36 @@ def test_refresh_fills_gaps_in_configured_rows(isolated_home: Path, fake: FakeLM
     assert mine["contextWindow"] == 262144  # discovery fills the gap
     assert mine["input"] == "text+image"
     assert "lmstudio/google/gemma-3-1b" in rows
+
+
+def test_probe_shows_what_lm_studio_has_loaded(isolated_home: Path, fake: FakeLMStudio) -> None:
+    """Issue #5 item 9: the probe says whether the server answers, what is loaded, which context."""
+    configure(isolated_home, f"{fake.server_url}/v1")
+    env = {"LM_API_TOKEN": TOKEN}
+    run_cli("models", "list", "--refresh", env=env)
+    result = run_cli("models", "status", "--probe", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    details = json.loads(result.stdout)["auth"]["probes"][0]["details"]
+    assert details["reachable"] is True
+    loaded = {item["model"]: item["context"] for item in details["loaded"]}
+    assert loaded == {"qwen/qwen3.5-9b": 32768, "google/gemma-3-1b": 4096}
+    assert details["model"]["key"] == "qwen/qwen3.5-9b"
+    assert details["model"]["loadedContext"] == 32768
+    assert details["model"]["maxContext"] == 262144
+
+    text = run_cli("models", "status", "--probe", env=env)
+    assert "reachable · loaded: qwen/qwen3.5-9b (32768 ctx), google/gemma-3-1b (4096 ctx)" in (
+        text.stdout
+    )
+    assert "qwen/qwen3.5-9b: loaded with 32768 context (max 262144" in text.stdout
+
+
+def test_probe_of_a_dead_server_adds_no_second_wait(isolated_home: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    configure(isolated_home, f"http://127.0.0.1:{port}/v1")
+    result = run_cli("models", "status", "--probe", "--json")
+    probe = json.loads(result.stdout)["auth"]["probes"][0]
+    assert probe["status"] == "unreachable"
+    assert probe["details"] == {}

@@ -35,10 +35,13 @@ def loads(fake: FakeLMStudio) -> list[dict]:
     ("max_ctx", "instances", "requested", "expected_load"),
     [
         (None, [inst(KEY, 64000)], None, None),  # item 30: skip, one call
-        (262144, [inst(KEY, 4096)], None, 262144),  # item 31
+        # items 31 and 34, deliberately changed: with no configured context a running
+        # instance is used as it is (the reference loads a second copy at the maximum).
+        (262144, [inst(KEY, 4096)], None, None),  # item 31
         (32768, [inst(KEY, 4096)], 8192, 8192),  # item 32
         (262144, [inst(KEY, 4096)], 65536, 65536),  # item 33
-        (32768, [inst(KEY, 4096)], None, 32768),  # item 34
+        (32768, [inst(KEY, 4096)], None, None),  # item 34
+        (262144, [], None, 64000),  # not loaded, nothing configured: 64000, not the maximum
         (32768.5, [inst(KEY, 4096.5)], 8192.5, 64000),  # item 35
         (32768, [], 8192, 8192),  # item 36
         (32768, [], None, 32768),

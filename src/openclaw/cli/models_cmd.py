@@ -368,6 +368,7 @@ def _render_probes(probes: list[Any]) -> list[dict[str, Any]]:
             }
             if probe.status == "ok":
                 line += f" (usage: {usage_json['input']} in / {usage_json['output']} out)"
+        details = getattr(probe, "details", None) or {}
         out.append(
             {
                 "provider": probe.provider,
@@ -376,10 +377,39 @@ def _render_probes(probes: list[Any]) -> list[dict[str, Any]]:
                 "latencyMs": latency,
                 "message": message,
                 "usage": usage_json,
-                "line": line,
+                "details": details,
+                "line": "\n".join([line, *_detail_lines(details)]),
             }
         )
     return out
+
+
+def _detail_lines(details: dict[str, Any]) -> list[str]:
+    """What a local server told the probe: reachability, loaded instances, the model's context."""
+    if not details:
+        return []
+    server = details.get("server", "server")
+    if not details.get("reachable", False) or "error" in details:
+        return [f"  {server}: {details.get('error', 'not reachable')}"]
+    loaded = details.get("loaded") or []
+    instances = ", ".join(f"{item['instance']} ({item['context']} ctx)" for item in loaded)
+    lines = [f"  {server}: reachable · loaded: {instances or 'none'}"]
+    model = details.get("model")
+    if isinstance(model, dict):
+        if not model.get("installed"):
+            state = "not installed on this server"
+        elif model.get("loaded"):
+            state = f"loaded with {model.get('loadedContext')} context"
+        else:
+            state = "installed, not loaded (loads on first use)"
+        limits = [
+            f"{k} {model[v]}"
+            for k, v in (("max", "maxContext"), ("requested", "requestedContext"))
+            if model.get(v)
+        ]
+        suffix = f" ({', '.join(limits)})" if limits else ""
+        lines.append(f"  {model.get('key')}: {state}{suffix}")
+    return lines
 
 
 @models.command("status")

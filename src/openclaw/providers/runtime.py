@@ -200,6 +200,9 @@ def _probe_model(cfg: LoadedConfig, provider_id: str, provider_cfg: dict) -> str
     return None
 
 
+_NO_SERVER_STATUSES = frozenset({"unreachable", "blocked", "timeout"})
+
+
 async def _probe_one(
     cfg: LoadedConfig, provider_id: str, provider_cfg: dict, timeout: float
 ) -> ProbeResult:
@@ -229,8 +232,12 @@ async def _probe_one(
         )
     if isinstance(final, ErrorEvent):
         err = final.error
-        return ProbeResult(provider_id, model, _status_of(err), latency, message=err.message)
-    result = ProbeResult(provider_id, model, "ok", latency, usage=final.usage)
+        result = ProbeResult(provider_id, model, _status_of(err), latency, message=err.message)
+    else:
+        result = ProbeResult(provider_id, model, "ok", latency, usage=final.usage)
+    if result.status in _NO_SERVER_STATUSES:
+        # Nothing answered; asking the same server for its model list would only wait again.
+        return result
     try:
         from openclaw.providers import get_plugin
 

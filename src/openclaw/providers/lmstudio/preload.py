@@ -119,10 +119,17 @@ class PreloadResult:
 
 
 def target_context(advertised: int | None, requested: int | None) -> int:
-    """§5.3: the requested context clamped to the maximum; 64000 when nothing is known."""
-    if advertised is None:
-        return requested if requested is not None else wire.DEFAULT_LOAD_CONTEXT
-    return min(requested if requested is not None else advertised, advertised)
+    """The context to load with: a configured request, clamped to the model's maximum.
+
+    With nothing configured we load what `models list` shows for an unloaded model, 64000
+    clamped to the maximum, and not the maximum itself as the reference's §5.3 table does:
+    262144 tokens of KV cache for a 9B model does not fit most laptops (the same failure as
+    reference #97016), and core.md §2.5 documents the 64000 default.
+    """
+    if requested is None:
+        default = wire.DEFAULT_LOAD_CONTEXT
+        return default if advertised is None else min(default, advertised)
+    return requested if advertised is None else min(requested, advertised)
 
 
 LoadListener = Callable[[str, str, int, float | None], None]
@@ -202,7 +209,9 @@ async def prepare_model(
         advertised = wire.advertised_context(entry) if entry else None
         requested = wire.positive_int(requested_context)
         target = target_context(advertised, requested)
-        if accept_any_loaded and loaded is not None:
+        if (accept_any_loaded or requested is None) and loaded is not None:
+            # Nothing asked for more: use the instance the user already runs instead of
+            # loading a second copy of the model beside it.
             target = loaded
         if loaded is not None and loaded >= target:
             instance = next((i for i, ctx in insts if i is not None and ctx >= target), None)
