@@ -18,15 +18,15 @@ AUTH_CHOICES = ("lmstudio", "skip")
 
 RISK_TEXT = (
     "Non-interactive setup needs an explicit risk acknowledgement: openclaw lets a model "
-    "read files and run commands on this machine with your permissions."
+    "read files in your workspace and fetch web pages on your behalf."
 )
 RISK_HINT = (
     "Re-run with --accept-risk added (openclaw onboard --non-interactive --accept-risk ...)."
 )
 
 SECURITY_NOTICE = (
-    "Security notice: the assistant can read files and run commands on this machine with "
-    "your permissions. Only connect models and tools you trust."
+    "Security notice: the assistant can read files in your workspace and fetch web pages "
+    "on your behalf. Only connect models and tools you trust."
 )
 
 
