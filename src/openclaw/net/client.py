@@ -253,14 +253,117 @@ def _without_host(headers: Mapping[str, str] | None) -> dict[str, str]:
     return {k: v for k, v in (headers or {}).items() if k.lower() != "host"}
 
 
-def _check_declared_length(response: httpx2.Response, cap: int, origin: str) -> None:
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap:
-        raise _too_large(origin, cap)
+class _CappedBody:
+    """Collects a response body and refuses it past ``cap`` bytes (declared or received)."""
+
+    def __init__(self, response: httpx2.Response, cap: int) -> None:
+        self.origin = _origin_of(response.request.url)
+        self.cap = cap
+        self.chunks: list[bytes] = []
+        self.total = 0
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise _too_large(self.origin, cap)
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        if self.total > self.cap:
+            raise _too_large(self.origin, self.cap)
+        self.chunks.append(chunk)
+
+    def undecodable(self) -> NetworkError:
+        return NetworkError(f"Could not decode the response body from {self.origin}")
 
 
-class GuardedAsyncClient:
+class _RedirectWalk:
+    """One request's way through redirects; the guard re-validates every hop.
+
+    Shared by the sync and async clients so the redirect rules exist once.
+    """
+
+    def __init__(self, request: httpx2.Request, policy: NetPolicy, max_redirects: int) -> None:
+        self.request = request
+        self._policy = policy
+        self._max_redirects = max_redirects
+        self._visited = {f"{request.method} {request.url}"}
+        self._first_host = origin_key(request.url)[1]
+        self._followed = 0
+
+    def next_hop(self, response: httpx2.Response) -> bool:
+        """False when ``response`` is the answer; True when ``self.request`` is the next hop."""
+        if response.status_code not in REDIRECT_STATUSES:
+            return False
+        step = redirect_step(
+            self.request.url,
+            response.headers.get("location"),
+            response.status_code,
+            method=self.request.method,
+            followed=self._followed,
+            visited=self._visited,
+            policy=self._policy,
+            first_host=self._first_host,
+            max_redirects=self._max_redirects,
+        )
+        self._followed += 1
+        self.request = _next_request(self.request, step)
+        return True
+
+
+class _GuardedClientBase:
+    """What both clients share: policy, caps and how a first request is built."""
+
+    policy: NetPolicy
+    max_body_bytes: int
+    max_redirects: int
+    _client: httpx2.Client | httpx2.AsyncClient
+
+    def _setup(self, policy: NetPolicy, max_body_bytes: int, max_redirects: int) -> None:
+        self.policy = policy
+        self.max_body_bytes = max_body_bytes
+        self.max_redirects = max_redirects
+
+    @staticmethod
+    def _client_options(timeout: TimeoutLike, headers: Mapping[str, str] | None) -> dict[str, Any]:
+        # Proxies from the environment would bypass the guard, redirects are the guard's job,
+        # and cookies would carry state between origins: all three are off.
+        return {
+            "trust_env": False,
+            "follow_redirects": False,
+            "timeout": _as_timeout(timeout),
+            "headers": _without_host(headers),
+            "cookies": _no_cookies(),
+        }
+
+    def _cap(self, max_body_bytes: int | None) -> int:
+        return self.max_body_bytes if max_body_bytes is None else max_body_bytes
+
+    def _walk(
+        self,
+        method: str,
+        url: str | httpx2.URL,
+        *,
+        json: Any,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+        timeout: TimeoutLike | None,
+        cap: int,
+    ) -> _RedirectWalk:
+        request = self._client.build_request(
+            method,
+            parse_url(url),
+            json=json,
+            content=content,
+            headers=_without_host(headers),
+            timeout=_as_timeout(timeout) if timeout is not None else httpx2.USE_CLIENT_DEFAULT,
+            extensions={_CAP_KEY: cap},
+        )
+        return _RedirectWalk(request, self.policy, self.max_redirects)
+
+
+class GuardedAsyncClient(_GuardedClientBase):
     """Async client bound to one policy. Use ``async with`` or call ``aclose()``."""
+
+    _client: httpx2.AsyncClient
 
     def __init__(
         self,
@@ -273,19 +376,12 @@ class GuardedAsyncClient:
         network_backend: httpcore2.AsyncNetworkBackend | None = None,
         max_redirects: int = MAX_REDIRECTS,
     ) -> None:
-        self.policy = policy
-        self.max_body_bytes = max_body_bytes
-        self.max_redirects = max_redirects
+        self._setup(policy, max_body_bytes, max_redirects)
         self._transport = GuardedAsyncTransport(
             policy, resolver=resolver, network_backend=network_backend
         )
         self._client = httpx2.AsyncClient(
-            transport=self._transport,
-            trust_env=False,
-            follow_redirects=False,
-            timeout=_as_timeout(timeout),
-            headers=_without_host(headers),
-            cookies=_no_cookies(),
+            transport=self._transport, **self._client_options(timeout, headers)
         )
 
     async def __aenter__(self) -> Self:
@@ -308,50 +404,17 @@ class GuardedAsyncClient:
         except httpx2.TransportError as exc:
             raise _map_transport_error(exc, _origin_of(request.url)) from None
 
-    async def _send(
-        self,
-        method: str,
-        url: str | httpx2.URL,
-        *,
-        json: Any,
-        content: bytes | None,
-        headers: Mapping[str, str] | None,
-        timeout: TimeoutLike | None,
-        cap: int,
-    ) -> httpx2.Response:
-        parsed = parse_url(url)
-        request = self._client.build_request(
-            method,
-            parsed,
-            json=json,
-            content=content,
-            headers=_without_host(headers),
-            timeout=_as_timeout(timeout) if timeout is not None else httpx2.USE_CLIENT_DEFAULT,
-            extensions={_CAP_KEY: cap},
-        )
-        visited = {f"{request.method} {request.url}"}
-        first_host = origin_key(request.url)[1]
-        followed = 0
+    async def _send(self, method: str, url: str | httpx2.URL, **parts: Any) -> httpx2.Response:
+        walk = self._walk(method, url, **parts)
         while True:
-            response = await self._send_one(request)
-            if response.status_code not in REDIRECT_STATUSES:
-                return response
+            response = await self._send_one(walk.request)
             try:
-                step = redirect_step(
-                    request.url,
-                    response.headers.get("location"),
-                    response.status_code,
-                    method=request.method,
-                    followed=followed,
-                    visited=visited,
-                    policy=self.policy,
-                    first_host=first_host,
-                    max_redirects=self.max_redirects,
-                )
-            finally:
+                if not walk.next_hop(response):
+                    return response
+            except BaseException:
                 await response.aclose()
-            followed += 1
-            request = _next_request(request, step)
+                raise
+            await response.aclose()
 
     async def request(
         self,
@@ -365,23 +428,17 @@ class GuardedAsyncClient:
         max_body_bytes: int | None = None,
     ) -> httpx2.Response:
         """Send, follow guarded redirects, read the body (capped) and return the response."""
-        cap = self.max_body_bytes if max_body_bytes is None else max_body_bytes
+        cap = self._cap(max_body_bytes)
         response = await self._send(
             method, url, json=json, content=content, headers=headers, timeout=timeout, cap=cap
         )
-        origin = _origin_of(response.request.url)
         try:
-            _check_declared_length(response, cap, origin)
-            chunks: list[bytes] = []
-            total = 0
+            body = _CappedBody(response, cap)
             async for chunk in response.aiter_bytes():
-                total += len(chunk)
-                if total > cap:
-                    raise _too_large(origin, cap)
-                chunks.append(chunk)
-            response._content = b"".join(chunks)
+                body.add(chunk)
+            response._content = b"".join(body.chunks)
         except httpx2.DecodingError:
-            raise NetworkError(f"Could not decode the response body from {origin}") from None
+            raise body.undecodable() from None
         finally:
             await response.aclose()
         return response
@@ -399,23 +456,21 @@ class GuardedAsyncClient:
     ) -> AbstractAsyncContextManager[httpx2.Response]:
         """``async with client.stream(...) as response:`` - body not read yet; reading it past
         the cap raises ResponseTooLargeError, transport failures map to NetworkError types."""
-        cap = self.max_body_bytes if max_body_bytes is None else max_body_bytes
-        return self._stream(method, url, json, content, headers, timeout, cap)
+        return self._stream(
+            method,
+            url,
+            json=json,
+            content=content,
+            headers=headers,
+            timeout=timeout,
+            cap=self._cap(max_body_bytes),
+        )
 
     @contextlib.asynccontextmanager
     async def _stream(
-        self,
-        method: str,
-        url: str | httpx2.URL,
-        json: Any,
-        content: bytes | None,
-        headers: Mapping[str, str] | None,
-        timeout: TimeoutLike | None,
-        cap: int,
+        self, method: str, url: str | httpx2.URL, **parts: Any
     ) -> AsyncIterator[httpx2.Response]:
-        response = await self._send(
-            method, url, json=json, content=content, headers=headers, timeout=timeout, cap=cap
-        )
+        response = await self._send(method, url, **parts)
         try:
             yield response
         finally:
@@ -428,8 +483,10 @@ class GuardedAsyncClient:
         return await self.request("POST", url, **kwargs)
 
 
-class GuardedClient:
+class GuardedClient(_GuardedClientBase):
     """Sync twin of ``GuardedAsyncClient``. Use ``with`` or call ``close()``."""
+
+    _client: httpx2.Client
 
     def __init__(
         self,
@@ -442,19 +499,12 @@ class GuardedClient:
         network_backend: httpcore2.NetworkBackend | None = None,
         max_redirects: int = MAX_REDIRECTS,
     ) -> None:
-        self.policy = policy
-        self.max_body_bytes = max_body_bytes
-        self.max_redirects = max_redirects
+        self._setup(policy, max_body_bytes, max_redirects)
         self._transport = GuardedSyncTransport(
             policy, resolver=resolver, network_backend=network_backend
         )
         self._client = httpx2.Client(
-            transport=self._transport,
-            trust_env=False,
-            follow_redirects=False,
-            timeout=_as_timeout(timeout),
-            headers=_without_host(headers),
-            cookies=_no_cookies(),
+            transport=self._transport, **self._client_options(timeout, headers)
         )
 
     def __enter__(self) -> Self:
@@ -477,50 +527,17 @@ class GuardedClient:
         except httpx2.TransportError as exc:
             raise _map_transport_error(exc, _origin_of(request.url)) from None
 
-    def _send(
-        self,
-        method: str,
-        url: str | httpx2.URL,
-        *,
-        json: Any,
-        content: bytes | None,
-        headers: Mapping[str, str] | None,
-        timeout: TimeoutLike | None,
-        cap: int,
-    ) -> httpx2.Response:
-        parsed = parse_url(url)
-        request = self._client.build_request(
-            method,
-            parsed,
-            json=json,
-            content=content,
-            headers=_without_host(headers),
-            timeout=_as_timeout(timeout) if timeout is not None else httpx2.USE_CLIENT_DEFAULT,
-            extensions={_CAP_KEY: cap},
-        )
-        visited = {f"{request.method} {request.url}"}
-        first_host = origin_key(request.url)[1]
-        followed = 0
+    def _send(self, method: str, url: str | httpx2.URL, **parts: Any) -> httpx2.Response:
+        walk = self._walk(method, url, **parts)
         while True:
-            response = self._send_one(request)
-            if response.status_code not in REDIRECT_STATUSES:
-                return response
+            response = self._send_one(walk.request)
             try:
-                step = redirect_step(
-                    request.url,
-                    response.headers.get("location"),
-                    response.status_code,
-                    method=request.method,
-                    followed=followed,
-                    visited=visited,
-                    policy=self.policy,
-                    first_host=first_host,
-                    max_redirects=self.max_redirects,
-                )
-            finally:
+                if not walk.next_hop(response):
+                    return response
+            except BaseException:
                 response.close()
-            followed += 1
-            request = _next_request(request, step)
+                raise
+            response.close()
 
     def request(
         self,
@@ -533,23 +550,17 @@ class GuardedClient:
         timeout: TimeoutLike | None = None,
         max_body_bytes: int | None = None,
     ) -> httpx2.Response:
-        cap = self.max_body_bytes if max_body_bytes is None else max_body_bytes
+        cap = self._cap(max_body_bytes)
         response = self._send(
             method, url, json=json, content=content, headers=headers, timeout=timeout, cap=cap
         )
-        origin = _origin_of(response.request.url)
         try:
-            _check_declared_length(response, cap, origin)
-            chunks: list[bytes] = []
-            total = 0
+            body = _CappedBody(response, cap)
             for chunk in response.iter_bytes():
-                total += len(chunk)
-                if total > cap:
-                    raise _too_large(origin, cap)
-                chunks.append(chunk)
-            response._content = b"".join(chunks)
+                body.add(chunk)
+            response._content = b"".join(body.chunks)
         except httpx2.DecodingError:
-            raise NetworkError(f"Could not decode the response body from {origin}") from None
+            raise body.undecodable() from None
         finally:
             response.close()
         return response
@@ -565,23 +576,21 @@ class GuardedClient:
         timeout: TimeoutLike | None = None,
         max_body_bytes: int | None = None,
     ) -> AbstractContextManager[httpx2.Response]:
-        cap = self.max_body_bytes if max_body_bytes is None else max_body_bytes
-        return self._stream(method, url, json, content, headers, timeout, cap)
+        return self._stream(
+            method,
+            url,
+            json=json,
+            content=content,
+            headers=headers,
+            timeout=timeout,
+            cap=self._cap(max_body_bytes),
+        )
 
     @contextlib.contextmanager
     def _stream(
-        self,
-        method: str,
-        url: str | httpx2.URL,
-        json: Any,
-        content: bytes | None,
-        headers: Mapping[str, str] | None,
-        timeout: TimeoutLike | None,
-        cap: int,
+        self, method: str, url: str | httpx2.URL, **parts: Any
     ) -> Iterator[httpx2.Response]:
-        response = self._send(
-            method, url, json=json, content=content, headers=headers, timeout=timeout, cap=cap
-        )
+        response = self._send(method, url, **parts)
         try:
             yield response
         finally:

@@ -40,18 +40,7 @@ class EmbeddingResult:
         return len(self.vectors[0]) if self.vectors else 0
 
 
-def embedding_context(row: Mapping[str, Any] | None, provider_cfg: Mapping[str, Any]) -> int | None:
-    """§8.4: model contextTokens; else min(model contextWindow, provider contextTokens);
-    else model contextWindow, provider contextTokens, provider contextWindow; else None."""
-    row = row or {}
-    m_ct = wire.positive_int(row.get("contextTokens"))
-    if m_ct is not None:
-        return m_ct
-    m_cw = wire.positive_int(row.get("contextWindow"))
-    p_ct = wire.positive_int(provider_cfg.get("contextTokens"))
-    if m_cw is not None and p_ct is not None:
-        return min(m_cw, p_ct)
-    return m_cw or p_ct or wire.positive_int(provider_cfg.get("contextWindow"))
+embedding_context = wire.configured_context
 
 
 def strip_model(model: str | None, provider_id: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from openclaw.providers.lmstudio import reasoning
@@ -268,3 +269,20 @@ def choose_default_model(ids: list[str]) -> str | None:
         return DEFAULT_MODEL_ID
     best = min(range(len(ids)), key=lambda i: (_rank(ids[i]), i))
     return ids[best]
+
+
+def configured_context(
+    row: Mapping[str, Any] | None, provider_cfg: Mapping[str, Any]
+) -> int | None:
+    """The context the user configured for a model, for chat preload and embeddings alike
+    (lmstudio.md §6.1, §8.4): model contextTokens; else the smaller of model contextWindow and
+    provider contextTokens; else whichever of those or provider contextWindow exists."""
+    row = row or {}
+    model_tokens = positive_int(row.get("contextTokens"))
+    if model_tokens is not None:
+        return model_tokens
+    model_window = positive_int(row.get("contextWindow"))
+    provider_tokens = positive_int(provider_cfg.get("contextTokens"))
+    if model_window is not None and provider_tokens is not None:
+        return min(model_window, provider_tokens)
+    return model_window or provider_tokens or positive_int(provider_cfg.get("contextWindow"))

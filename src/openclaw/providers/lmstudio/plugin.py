@@ -38,17 +38,7 @@ def model_key_of(model_id: str) -> str:
     return key
 
 
-def requested_context(row: Mapping[str, Any], provider_cfg: Mapping[str, Any]) -> int | None:
-    """Context to load with: model contextTokens, else the smaller of model contextWindow and
-    provider contextTokens, else whichever exists (lmstudio.md §6.1 / §8.4)."""
-    m_ct = wire.positive_int(row.get("contextTokens"))
-    if m_ct is not None:
-        return m_ct
-    m_cw = wire.positive_int(row.get("contextWindow"))
-    p_ct = wire.positive_int(provider_cfg.get("contextTokens"))
-    if m_cw is not None and p_ct is not None:
-        return min(m_cw, p_ct)
-    return m_cw or p_ct or wire.positive_int(provider_cfg.get("contextWindow"))
+requested_context = wire.configured_context
 
 
 def _params(spec: ModelSpec) -> dict[str, Any]:
