@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -222,24 +223,33 @@ def _interactive(
         )
     )
     base = inference_base(url.strip())
-    if flag_key and flag_key.strip():
-        entered = flag_key.strip()
-    else:
-        entered = (
-            ask(questionary.password("LM Studio API key (leave blank if auth is disabled)")) or ""
-        ).strip()
+
+    def ask_key() -> str:
+        prompt = questionary.password("LM Studio API key (leave blank if auth is disabled)")
+        return str(ask(prompt) or "").strip()
+
+    key_from_flag = bool(flag_key and flag_key.strip())
+    entered = flag_key.strip() if flag_key and key_from_flag else ask_key()
     headers = setup.string_headers(existing.get("headers"))
     header_auth = setup.has_authorization(headers)
-    discovery_key = entered or (None if header_auth else setup.LOCAL_MARKER)
 
     found: SetupDiscovery
     while True:
+        discovery_key = entered or (None if header_auth else setup.LOCAL_MARKER)
         try:
             found = run_async(
-                lambda: setup.setup_discovery(base, api_key=discovery_key, headers=headers)
+                functools.partial(
+                    setup.setup_discovery, base, api_key=discovery_key, headers=headers
+                )
             )
             break
         except setup.SetupError as exc:
+            if exc.kind == "auth" and not key_from_flag:
+                # A mistyped token is the common case: ask again instead of ending setup.
+                click.echo(exc.lines[0], err=True)
+                click.echo("Enter the API token configured in LM Studio (blank: none).", err=True)
+                entered = ask_key()
+                continue
             if exc.retry_line is None:
                 raise
             click.echo(f"{exc.lines[0]}\n{exc.retry_line}", err=True)
