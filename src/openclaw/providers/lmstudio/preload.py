@@ -350,6 +350,7 @@ class _State:
     backoff: dict[str, _Backoff] = field(default_factory=dict)
     fresh: dict[str, _Fresh] = field(default_factory=dict)
     inflight: dict[str, _Flight] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)  # keys whose disk record was consulted
     loader_calls: int = 0
 
 
@@ -370,8 +371,74 @@ def preload_key(base_url: str, model_key: str, requested: int | None) -> str:
     return f"{inference_base(base_url)}::{model_key}::{requested if requested else 'default'}"
 
 
-def invalidate(key: str) -> None:
-    _state.fresh.pop(key, None)
+# One-shot `openclaw agent -m` runs are separate processes; without a shared record each
+# would check the server again. A process reads this file only for keys it has no memory
+# of, so in-process freshness (and the test clock) stay authoritative. A stale record costs
+# nothing extra: a "not loaded", 404 or context answer already triggers check, load, retry.
+DISK_CACHE_NAME = "lmstudio-ready.json"
+
+
+def _disk_cache_path() -> Any:
+    from openclaw.config.paths import resolve_paths
+
+    return resolve_paths().state_dir / "cache" / DISK_CACHE_NAME
+
+
+def _read_disk_cache() -> dict[str, Any]:
+    try:
+        data = json.loads(_disk_cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _fresh_from_disk(key: str) -> _Fresh | None:
+    record = _read_disk_cache().get(key)
+    if not isinstance(record, dict):
+        return None
+    checked_at, model_key = record.get("checkedAt"), record.get("modelKey")
+    if not isinstance(checked_at, (int, float)) or not isinstance(model_key, str):
+        return None
+    age = time.time() - checked_at
+    if not 0 <= age < FRESH_SECONDS:
+        return None
+    instance = record.get("instanceId")
+    result = PreloadResult(
+        model_key,
+        instance if isinstance(instance, str) else None,
+        wire.positive_int(record.get("context")),
+    )
+    return _Fresh(result, now() - age)
+
+
+def _remember_on_disk(key: str, result: PreloadResult) -> None:
+    import os
+    import tempfile
+
+    path = _disk_cache_path()
+    if not path.parent.parent.is_dir():
+        return  # no state dir yet (library use before onboarding): keep memory only
+    cache = {
+        k: v
+        for k, v in _read_disk_cache().items()
+        if isinstance(v, dict)
+        and isinstance(v.get("checkedAt"), (int, float))
+        and time.time() - v["checkedAt"] < FRESH_SECONDS
+    }
+    cache[key] = {
+        "modelKey": result.model_key,
+        "instanceId": result.instance_id,
+        "context": result.context,
+        "checkedAt": time.time(),
+    }
+    try:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ready-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(cache, handle)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next process one check
 
 
 @dataclass
@@ -423,6 +490,11 @@ async def ensure_ready(
 
     requested = wire.positive_int(requested_context)
     key = preload_key(base_url, model_key, requested)
+    if not force and key not in _state.fresh and key not in _state.seen:
+        _state.seen.add(key)
+        from_disk = _fresh_from_disk(key)
+        if from_disk is not None:
+            _state.fresh[key] = from_disk
     while True:
         fresh = _state.fresh.get(key)
         if not force and fresh is not None and now() - fresh.at < FRESH_SECONDS:
@@ -486,6 +558,8 @@ async def ensure_ready(
     else:
         _state.backoff.pop(key, None)
         _state.fresh[key] = _Fresh(result, now())
+        _state.seen.add(key)
+        _remember_on_disk(key, result)
         flight.result = result
         return Readiness(
             result.model_key,
