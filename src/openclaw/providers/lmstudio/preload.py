@@ -412,8 +412,7 @@ def _fresh_from_disk(key: str) -> _Fresh | None:
 
 
 def _remember_on_disk(key: str, result: PreloadResult) -> None:
-    import os
-    import tempfile
+    from openclaw.config.atomic import atomic_write, ensure_private_dir
 
     path = _disk_cache_path()
     if not path.parent.parent.is_dir():
@@ -432,13 +431,10 @@ def _remember_on_disk(key: str, result: PreloadResult) -> None:
         "checkedAt": time.time(),
     }
     try:
-        path.parent.mkdir(mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ready-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(cache, handle)
-        os.replace(tmp, path)
+        ensure_private_dir(path.parent)
+        atomic_write(path, json.dumps(cache).encode())
     except OSError:
-        pass  # a cache that cannot be written only costs the next process one check
+        pass  # a record that cannot be written only costs the next process one check
 
 
 @dataclass
