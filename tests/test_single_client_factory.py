@@ -1,4 +1,4 @@
-"""`openclaw.net` is the only module that builds HTTP clients or opens sockets.
+"""`openclaw.net` is the only module that builds HTTP clients, opens sockets or resolves names.
 
 Everything else asks ``openclaw.net.client.async_client(policy)`` / ``sync_client(policy)``.
 The scan is an AST walk over ``src/openclaw`` (outside ``net/``), so comments and strings do
@@ -41,6 +41,18 @@ FORBIDDEN_MODULES = (
     "urllib3",
 )
 SOCKET_CALLS = {"create_connection", "socket", "socketpair", "getaddrinfo"}
+# Connection openers of asyncio / anyio / event loops, whatever the receiver is called
+# (``asyncio.open_connection``, ``loop.create_connection``, ``anyio.connect_tcp``...).
+CONNECT_CALLS = {
+    "open_connection",
+    "open_unix_connection",
+    "create_connection",
+    "create_unix_connection",
+    "create_datagram_endpoint",
+    "connect_tcp",
+    "connect_unix",
+    "getaddrinfo",
+}
 
 
 def violations(source: str) -> list[str]:
@@ -69,17 +81,24 @@ def violations(source: str) -> list[str]:
                 for alias in node.names:
                     if alias.name in SOCKET_CALLS:
                         names[alias.asname or alias.name] = f"socket.{alias.name}"
+            if node.module in ("asyncio", "anyio"):
+                for alias in node.names:
+                    if alias.name in CONNECT_CALLS:
+                        names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         func = node.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            if func.value.id in httpx_aliases and (
+        if isinstance(func, ast.Attribute):
+            receiver = func.value.id if isinstance(func.value, ast.Name) else None
+            if receiver in httpx_aliases and (
                 func.attr in HTTPX_BUILDERS or "Transport" in func.attr
             ):
                 found.append(f"line {node.lineno}: httpx2.{func.attr}(...)")
-            if func.value.id in socket_aliases and func.attr in SOCKET_CALLS:
+            elif receiver in socket_aliases and func.attr in SOCKET_CALLS:
                 found.append(f"line {node.lineno}: socket.{func.attr}(...)")
+            elif func.attr in CONNECT_CALLS:
+                found.append(f"line {node.lineno}: .{func.attr}(...)")
         elif isinstance(func, ast.Name) and func.id in names:
             found.append(f"line {node.lineno}: {names[func.id]}(...)")
     return found
@@ -112,6 +131,11 @@ def test_no_module_outside_net_builds_an_http_client(path: Path) -> None:
         "import urllib.request\n",
         "import socket\ns = socket.create_connection(('x', 1))",
         "from socket import create_connection\ncreate_connection(('x', 1))",
+        "import asyncio\nasync def f():\n    await asyncio.open_connection('x', 1)",
+        "from asyncio import open_connection as oc\noc('x', 1)",
+        "async def f(loop):\n    await loop.create_connection(P, 'x', 1)",
+        "import anyio\nasync def f():\n    await anyio.connect_tcp('x', 1)",
+        "async def f(loop):\n    await loop.getaddrinfo('x', 1)",
     ],
 )
 def test_the_scan_catches_each_way_of_building_a_client(snippet: str) -> None:

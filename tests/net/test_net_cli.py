@@ -72,6 +72,29 @@ def test_userinfo_is_not_echoed() -> None:
     assert json.loads(result.stdout)["hops"][0]["url"] == "http://93.184.216.34/x"
 
 
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (["http://user:hunter2@127.0.0.1/x"], "http://127.0.0.1/x"),  # blocked first hop
+        (["http://user:hunter2@[::1/x"], "http://[::1/x"),  # does not parse
+        (
+            ["http://93.184.216.34/", "--redirect", "http://user:hunter2@[::1/"],
+            "http://[::1/",
+        ),
+    ],
+)
+def test_userinfo_is_not_echoed_for_blocked_or_unparseable_hops(
+    args: list[str], shown: str
+) -> None:
+    for extra in (["--json"], []):
+        result = check(*args, *extra)
+        assert result.exit_code == 1
+        assert "hunter2" not in result.output
+        assert "user:" not in result.output
+    out = json.loads(check(*args, "--json").stdout)
+    assert out["hops"][-1]["url"] == shown
+
+
 def test_resolve_turns_dns_off_for_other_names() -> None:
     result = check("http://other.example/", "--resolve", "api.example.com=93.184.216.34", "--json")
     assert result.exit_code == 1
@@ -89,12 +112,21 @@ def test_resolve_turns_dns_off_for_other_names() -> None:
         ),
         (["http://x.example/", "--allow-private-network", "true"], "--allow-private-network needs"),
         (["http://x.example/", "--provider", "nope"], "Unknown provider: nope"),
+        (["http://x.example/", "--base-url", "ftp://x/"], "Invalid --base-url: 'ftp://x/'"),
+        (
+            ["http://x.example/", "--base-url", "http://u:hunter2@h:0/"],
+            "Invalid --base-url: 'http://h:0/'",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_line_and_a_hint(args: list[str], message: str) -> None:
-    result = run_cli("net", "check", *args)
+    # Exit 1 like a refusal, but told apart by the "Error:" line and by nothing on stdout
+    # (a refusal with --json always prints the JSON report there).
+    result = run_cli("net", "check", *args, "--json")
     assert result.returncode == 1
+    assert result.stdout == ""
     assert result.stderr.startswith(f"Error: {message}")
+    assert "hunter2" not in result.stderr
     assert "\nHint: " in result.stderr
     assert "Traceback" not in result.stderr
 

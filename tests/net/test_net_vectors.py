@@ -121,25 +121,30 @@ def _client_outcome(case: dict[str, Any], backend: RecordingAsyncBackend) -> str
     return anyio.run(go)
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_vector_through_async_client_with_stub_backend(case: dict[str, Any]) -> None:
-    backend = RecordingAsyncBackend(scripted_redirects(list(case.get("redirects") or [])))
-    got = _client_outcome(case, backend)
-    assert got == case["expect"]
-    # Only IP literals the case allows for are dialled (DNS answers or literal hosts).
+def _assert_dials(case: dict[str, Any], got: str, dials: list[tuple[str, int]]) -> None:
+    """Only IP literals the case allows for are dialled (DNS answers or literal hosts), one
+    per hop when allowed, and the refused hop is never dialled."""
     expected = {_canon(ip) for ips in (case.get("dns") or {}).values() for ip in ips}
     for url in [case["url"], *(case.get("redirects") or [])]:
         try:
             expected.add(_canon(httpx2.URL(url).host))
         except Exception:
             pass
-    for address, _port in backend.dials:
+    for address, _port in dials:
         assert address in expected
     hops = 1 + len(case.get("redirects") or [])
     if got == "allow":
-        assert len(backend.dials) == hops
+        assert len(dials) == hops
     else:
-        assert len(backend.dials) < hops
+        assert len(dials) < hops
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_vector_through_async_client_with_stub_backend(case: dict[str, Any]) -> None:
+    backend = RecordingAsyncBackend(scripted_redirects(list(case.get("redirects") or [])))
+    got = _client_outcome(case, backend)
+    assert got == case["expect"]
+    _assert_dials(case, got, backend.dials)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -153,6 +158,7 @@ def test_vector_through_sync_client_with_stub_backend(case: dict[str, Any]) -> N
         except OpenClawError:
             got = "block"
     assert got == case["expect"]
+    _assert_dials(case, got, backend.dials)
 
 
 # --- the loopback cases against real servers on 127.0.0.1 --------------------------------------

@@ -6,9 +6,14 @@ runs for every hop.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from openclaw.errors import UsageError
+
+if TYPE_CHECKING:
+    from openclaw.net.policy import NetPolicy
 
 
 @click.group("net")
@@ -42,8 +47,13 @@ def _parse_resolve(values: tuple[str, ...]) -> dict[str, list[str]]:
     return table
 
 
-def _policy(provider: str | None, base_url: str | None, allow_private: str | None) -> object:
-    from openclaw.net.policy import STRICT_POLICY, policy_for_provider_config, provider_policy
+def _policy(provider: str | None, base_url: str | None, allow_private: str | None) -> NetPolicy:
+    from openclaw.net.policy import (
+        STRICT_POLICY,
+        policy_for_provider_config,
+        provider_policy,
+        split_origin,
+    )
 
     flag = None if allow_private is None else allow_private == "true"
     if provider is not None and base_url is not None:
@@ -69,6 +79,14 @@ def _policy(provider: str | None, base_url: str | None, allow_private: str | Non
             cfg_copy["request"] = request
         return policy_for_provider_config(provider, cfg_copy)
     if base_url is not None:
+        if split_origin(base_url) is None:
+            from openclaw.net.guard import display_raw_url
+
+            raise UsageError(
+                f"Invalid --base-url: {display_raw_url(base_url)!r}",
+                hint="Give the provider's baseUrl, an http:// or https:// URL with a valid host "
+                "and port, e.g. --base-url http://192.168.1.10:1234/v1",
+            )
         return provider_policy("<id>", base_url, flag)
     if flag is True:
         raise UsageError(
@@ -121,10 +139,8 @@ def check(
     Exit status 0 when allowed, 1 when blocked. Makes no connection.
     """
     from openclaw.net.guard import evaluate_chain
-    from openclaw.net.policy import NetPolicy
 
     policy = _policy(provider, base_url, allow_private)
-    assert isinstance(policy, NetPolicy)
     resolver = None
     if resolve or no_dns:
         table = _parse_resolve(resolve)

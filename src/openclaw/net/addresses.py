@@ -103,11 +103,11 @@ METADATA_ADDRESSES: tuple[str, ...] = (
 )
 
 
-def _v4_rows(table: tuple[tuple[str, Flag], ...]) -> tuple[tuple[int, int, Flag], ...]:
+def _v4_rows(table: tuple[tuple[str, Flag], ...]) -> tuple[tuple[int, int, int], ...]:
     rows = []
     for cidr, flags in table:
         net = ipaddress.IPv4Network(cidr)
-        rows.append((int(net.network_address), int(net.netmask), flags))
+        rows.append((int(net.network_address), int(net.netmask), int(flags)))
     return tuple(rows)
 
 
@@ -117,7 +117,7 @@ def _v6_net(cidr: str) -> tuple[int, int]:
 
 
 _V4_ROWS = _v4_rows(IPV4_TABLE)
-_V6_ROWS = tuple((*_v6_net(c), f) for c, f in IPV6_TABLE)
+_V6_ROWS = tuple((*_v6_net(c), int(f)) for c, f in IPV6_TABLE)
 _V6_RESERVED = _v6_net(IETF_RESERVED_V6)
 _V6_RESERVED_EXCEPTIONS = tuple(_v6_net(c) for c in IETF_RESERVED_V6_EXCEPTIONS)
 
@@ -134,8 +134,9 @@ _CANONICAL_V4 = re.compile(
 )
 
 
-def classify_v4(value: int) -> Flag:
-    flags = Flag.NONE
+def classify_v4(value: int) -> int:
+    """``Flag`` bits (a plain int: IntFlag arithmetic is slow) of an IPv4 address."""
+    flags = 0
     for net, mask, row_flags in _V4_ROWS:
         if value & mask == net:
             flags |= row_flags
@@ -161,14 +162,15 @@ def embedded_ipv4(value: int) -> int | None:
     return None
 
 
-def classify_v6(value: int) -> Flag:
-    flags = Flag.NONE
+def classify_v6(value: int) -> int:
+    """``Flag`` bits of an IPv6 address, including those of an embedded IPv4 address."""
+    flags = 0
     for net, mask, row_flags in _V6_ROWS:
         if value & mask == net:
             flags |= row_flags
     net, mask = _V6_RESERVED
     if value & mask == net and not any(value & m == n for n, m in _V6_RESERVED_EXCEPTIONS):
-        flags |= Flag.BLOCKED
+        flags |= BLOCKED
     inner = embedded_ipv4(value)
     if inner is not None:
         flags |= classify_v4(inner)
@@ -198,26 +200,33 @@ def parse_ip(text: str) -> tuple[int, int] | None:
 
 
 @lru_cache(maxsize=4096)
+def inspect_ip(text: str) -> tuple[int, str | None]:
+    """``(flags, canonical spelling)`` of an address string (a DNS answer or a host literal),
+    parsed once. The flags are ``Flag`` bits as a plain int; anything that is not a canonical
+    IPv4 or a valid IPv6 address is MALFORMED and BLOCKED (fail closed) and has no spelling.
+    The spelling is compressed; IPv4-mapped IPv6 stays IPv6 (the dialer gets what DNS said)."""
+    parsed = parse_ip(text)
+    if parsed is None:
+        return BLOCKED | MALFORMED, None
+    version, value = parsed
+    if version == 4:
+        dotted = f"{value >> 24}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
+        return classify_v4(value), dotted
+    return classify_v6(value), str(ipaddress.IPv6Address(value))
+
+
 def classify(text: str) -> int:
-    """``Flag`` bits (as a plain int) for an address string (a DNS answer or a host literal).
-    Anything that is not a canonical IPv4 or a valid IPv6 address is MALFORMED and BLOCKED
-    (fail closed)."""
-    parsed = parse_ip(text)
-    if parsed is None:
-        return BLOCKED | MALFORMED
-    version, value = parsed
-    return int(classify_v4(value) if version == 4 else classify_v6(value))
+    """``Flag`` bits (as a plain int) for an address string; see ``inspect_ip``."""
+    return inspect_ip(text)[0]
 
 
-@lru_cache(maxsize=4096)
 def canonical_ip(text: str) -> str:
-    """The compressed canonical spelling (IPv4-mapped IPv6 stays IPv6; the dialer gets what
-    DNS said). Raises ValueError for non-addresses."""
-    parsed = parse_ip(text)
-    if parsed is None:
+    """The canonical spelling of an address (see ``inspect_ip``). Raises ValueError for
+    non-addresses."""
+    canonical = inspect_ip(text)[1]
+    if canonical is None:
         raise ValueError(f"not an IP address: {text!r}")
-    version, value = parsed
-    return str(ipaddress.IPv4Address(value) if version == 4 else ipaddress.IPv6Address(value))
+    return canonical
 
 
 def is_ipv4(text: str) -> bool:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import http.cookiejar
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+import logging
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from types import TracebackType
 from typing import Any, Self
@@ -37,6 +38,8 @@ from openclaw.net.backend import CURRENT_PINS, PinnedAsyncBackend, PinnedSyncBac
 from openclaw.net.guard import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
+    RedirectStep,
+    Resolver,
     check_answers,
     check_target,
     format_origin,
@@ -49,7 +52,6 @@ from openclaw.net.guard import (
 )
 from openclaw.net.policy import NetPolicy
 
-Resolver = Callable[[str, int], list[str]]
 TimeoutLike = float | httpx2.Timeout | None
 
 DEFAULT_TIMEOUT = 30.0
@@ -77,6 +79,23 @@ def _origin_of(url: httpx2.URL) -> str:
     return format_origin(*origin_key(url))
 
 
+class _OriginOnlyLogFilter(logging.Filter):
+    """httpx2 logs every request's full URL at INFO ("HTTP Request: GET <url> ..."); logs
+    carry the origin only, never path, query or userinfo, so the URL is cut down here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, httpx2.URL) for arg in record.args
+        ):
+            record.args = tuple(
+                _origin_of(arg) if isinstance(arg, httpx2.URL) else arg for arg in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx2").addFilter(_OriginOnlyLogFilter())
+
+
 def _too_large(origin: str, cap: int) -> ResponseTooLargeError:
     return ResponseTooLargeError(
         f"Response from {origin} is larger than the {cap}-byte limit",
@@ -99,8 +118,9 @@ def _map_transport_error(exc: Exception, origin: str) -> NetworkError:
     return NetworkError(f"Network error talking to {origin}: {type(exc).__name__}")
 
 
-def _limits() -> tuple[int, int, float]:
-    return 20, 10, 5.0
+_MAX_CONNECTIONS = 20
+_MAX_KEEPALIVE = 10
+_KEEPALIVE_EXPIRY = 5.0
 
 
 # --- transports --------------------------------------------------------------------------
@@ -163,12 +183,11 @@ class GuardedAsyncTransport(httpx2.AsyncHTTPTransport):
         # Deliberately not calling super().__init__: it would build an unpinned pool.
         self.policy = policy
         self._resolver = resolver
-        max_conn, max_keepalive, expiry = _limits()
         self._pool = httpcore2.AsyncConnectionPool(
             ssl_context=create_ssl_context(),
-            max_connections=max_conn,
-            max_keepalive_connections=max_keepalive,
-            keepalive_expiry=expiry,
+            max_connections=_MAX_CONNECTIONS,
+            max_keepalive_connections=_MAX_KEEPALIVE,
+            keepalive_expiry=_KEEPALIVE_EXPIRY,
             http1=True,
             http2=False,
             retries=0,
@@ -206,12 +225,11 @@ class GuardedSyncTransport(httpx2.HTTPTransport):
 
         self.policy = policy
         self._resolver = resolver
-        max_conn, max_keepalive, expiry = _limits()
         self._pool = httpcore2.ConnectionPool(
             ssl_context=create_ssl_context(),
-            max_connections=max_conn,
-            max_keepalive_connections=max_keepalive,
-            keepalive_expiry=expiry,
+            max_connections=_MAX_CONNECTIONS,
+            max_keepalive_connections=_MAX_KEEPALIVE,
+            keepalive_expiry=_KEEPALIVE_EXPIRY,
             http1=True,
             http2=False,
             retries=0,
@@ -238,7 +256,7 @@ class GuardedSyncTransport(httpx2.HTTPTransport):
 # --- clients -----------------------------------------------------------------------------
 
 
-def _next_request(request: httpx2.Request, step: Any) -> httpx2.Request:
+def _next_request(request: httpx2.Request, step: RedirectStep) -> httpx2.Request:
     headers = redirect_headers(
         request.headers.multi_items(), cross_origin=step.cross_origin, keep_body=step.keep_body
     )

@@ -18,6 +18,7 @@ that would allow it, or saying why nothing can); a name that does not resolve ra
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,8 +33,8 @@ from openclaw.net.addresses import (
     NOT_A_DESTINATION,
     OPT_IN_DENY,
     TRUSTED_DENY,
-    canonical_ip,
     classify,
+    inspect_ip,
     is_ipv4,
 )
 from openclaw.net.hosts import (
@@ -44,7 +45,7 @@ from openclaw.net.hosts import (
     is_metadata_name,
     parse_host,
 )
-from openclaw.net.policy import DEFAULT_PORTS, NetPolicy
+from openclaw.net.policy import DEFAULT_PORTS, NetPolicy, effective_port
 
 if TYPE_CHECKING:
     import httpx2
@@ -58,6 +59,7 @@ BLOCKED_HOST = "Blocked hostname or private/internal/special-use IP address"
 BLOCKED_ANSWER = "Blocked: resolves to private/internal/special-use IP address"
 BAD_SCHEME = "Invalid URL: must be http or https"
 BAD_URL = "Invalid URL"
+BAD_PORT = "Invalid URL: port out of range"
 OTHER_HOST_REDIRECT = "Blocked: provider requests follow redirects only within the configured host"
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -132,6 +134,14 @@ def display_url(url: httpx2.URL) -> str:
     if url.userinfo:
         return str(url.copy_with(username=None, password=None))
     return str(url)
+
+
+_USERINFO = re.compile(r"^(\s*(?:[A-Za-z][A-Za-z0-9+.\-]*:/*|//))[^/?#]*@")
+
+
+def display_raw_url(url: str) -> str:
+    """A URL as given, minus anything that may be userinfo (also when it does not parse)."""
+    return _USERINFO.sub(r"\1", url, count=1)
 
 
 def _block(
@@ -213,7 +223,9 @@ def check_target(url: str | httpx2.URL, policy: NetPolicy) -> Target:
     except UnicodeDecodeError:
         raw_host = ""
     host = parse_host(raw_host)
-    port = parsed.port or DEFAULT_PORTS[scheme]
+    port = effective_port(scheme, parsed.port)
+    if port is None:
+        raise _block(BAD_PORT, None, "A port must be between 1 and 65535.")
     if host.kind is HostKind.INVALID:
         origin = f"{scheme}://<invalid host>" if raw_host else None
         raise _block(BLOCKED_HOST if raw_host else BAD_URL, origin, MALFORMED_HINT)
@@ -250,16 +262,13 @@ def check_answers(target: Target, answers: Sequence[str], policy: NetPolicy) -> 
     if target.host.kind is not HostKind.NAME:
         return (target.host.value,)
     if not answers:
-        raise UnreachableError(
-            f"Unable to resolve hostname: {target.host.value}",
-            hint="Check the host name in the URL and your DNS settings.",
-        )
+        raise _resolution_failed(target)
     deny = _deny_mask(target.mode, loopback_ok=target.loopback_ok)
     v4: list[str] = []
     v6: list[str] = []
     for answer in answers:
-        flags = classify(answer)
-        if flags & deny:
+        flags, ip = inspect_ip(answer)
+        if flags & deny or ip is None:
             if target.mode == "trusted" and flags & LOOPBACK and not flags & TRUSTED_DENY:
                 hint = (
                     f"The configured host {target.host.value} is not a loopback name, so its "
@@ -268,7 +277,6 @@ def check_answers(target: Target, answers: Sequence[str], policy: NetPolicy) -> 
             else:
                 hint = _flag_hint(flags, policy)
             raise _block(BLOCKED_ANSWER, target.origin, hint)
-        ip = canonical_ip(answer)
         bucket = v4 if is_ipv4(ip) else v6
         if ip not in bucket:
             bucket.append(ip)
@@ -303,6 +311,12 @@ _executor = None
 _executor_lock = threading.Lock()
 
 
+def _lookup(resolver: Resolver, host: str, port: int) -> list[str]:
+    # Runs in the worker thread. Answers become strings so check_answers judges (and refuses)
+    # whatever odd values a resolver returns instead of crashing on them.
+    return [str(answer) for answer in resolver(host, port)]
+
+
 def resolve_sync(target: Target, resolver: Resolver | None, timeout: float | None) -> list[str]:
     """One lookup (in a worker thread, with a timeout). IP literals resolve to themselves."""
     if target.host.kind is not HostKind.NAME:
@@ -314,16 +328,15 @@ def resolve_sync(target: Target, resolver: Resolver | None, timeout: float | Non
             from concurrent.futures import ThreadPoolExecutor
 
             _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="openclaw-dns")
-    future = _executor.submit(fn, target.host.value, target.port)
+    future = _executor.submit(_lookup, fn, target.host.value, target.port)
     from concurrent.futures import TimeoutError as FutureTimeout
 
     try:
-        answers = future.result(timeout=timeout)
+        return future.result(timeout=timeout)
     except FutureTimeout:
         raise _resolve_timeout_error(target, timeout or 0) from None
-    except OSError:
+    except Exception:  # a resolver that fails in any way refuses the request (fail closed)
         raise _resolution_failed(target) from None
-    return list(answers)
 
 
 async def resolve_async(
@@ -337,14 +350,13 @@ async def resolve_async(
     fn = resolver or system_resolver
     try:
         with anyio.fail_after(timeout):
-            answers = await anyio.to_thread.run_sync(
-                fn, target.host.value, target.port, abandon_on_cancel=True
+            return await anyio.to_thread.run_sync(
+                _lookup, fn, target.host.value, target.port, abandon_on_cancel=True
             )
     except TimeoutError:
         raise _resolve_timeout_error(target, timeout or 0) from None
-    except OSError:
+    except Exception:  # as in resolve_sync
         raise _resolution_failed(target) from None
-    return list(answers)
 
 
 def check_url_sync(
@@ -493,7 +505,7 @@ def _display_location(current: httpx2.URL, location: str) -> str:
     try:
         return display_url(current.join(location.strip()))
     except Exception:
-        return location
+        return display_raw_url(location)
 
 
 def evaluate_chain(
@@ -507,11 +519,10 @@ def evaluate_chain(
     """Decide a request and the redirects it would see, exactly as the client would, without
     connecting. Stops at the first refused hop."""
     hops: list[HopReport] = []
-    shown = url
     try:
         target, addresses = check_url_sync(url, policy, resolver, timeout)
     except NetworkError as exc:
-        return [HopReport(shown, False, _error_reason(exc), hint=exc.hint)]
+        return [HopReport(display_raw_url(url), False, _error_reason(exc), hint=exc.hint)]
     hops.append(
         HopReport(
             display_url(target.url),

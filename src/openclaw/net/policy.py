@@ -40,6 +40,14 @@ STRICT_POLICY = NetPolicy(
 )
 
 
+def effective_port(scheme: str, port: int | None) -> int | None:
+    """The port that is dialled (the scheme's default when the URL has none), or None when the
+    URL's port is outside 1..65535 (httpx2 accepts ``:0``, ``:-1`` and ``:99999``)."""
+    if port is None:
+        return DEFAULT_PORTS[scheme]
+    return port if 0 < port < 65536 else None
+
+
 def split_origin(url: str) -> tuple[str, str, int] | None:
     """(scheme, normalised host, port) of an http(s) URL as httpx2 parses it, or None."""
     import httpx2
@@ -56,9 +64,10 @@ def split_origin(url: str) -> tuple[str, str, int] | None:
     except UnicodeDecodeError:
         return None
     host = parse_host(raw_host)
-    if host.kind is HostKind.INVALID:
+    port = effective_port(scheme, parsed.port)
+    if host.kind is HostKind.INVALID or port is None:
         return None
-    return scheme, host.value, parsed.port or DEFAULT_PORTS[scheme]
+    return scheme, host.value, port
 
 
 def _trust_refusal(host_text: str) -> str | None:
