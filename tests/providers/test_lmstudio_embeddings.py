@@ -92,7 +92,9 @@ def test_embed_uses_running_instance_and_configured_context(
     assert last.json["model"] == f"{NOMIC}:2"  # routed to the new instance
 
 
-def test_embed_preload_false_and_query_and_auth(isolated_home: Path) -> None:
+def test_embed_preload_false_and_query_and_auth(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """§8.1/§8.3: preload off -> only /v1/embeddings; the configured query string is kept;
     Bearer from LM_API_TOKEN; empty input -> no request."""
     with FakeLMStudio(api_key="sk-embed-key") as lms:
@@ -105,16 +107,11 @@ def test_embed_preload_false_and_query_and_auth(isolated_home: Path) -> None:
                 "models": [],
             },
         )
-        import os
-
-        os.environ["LM_API_TOKEN"] = "sk-embed-key"
-        try:
-            cfg = load_config()
-            assert anyio.run(lambda: embed_texts(cfg, [])).vectors == []
-            assert lms.requests == []
-            anyio.run(lambda: embed_texts(cfg, ["hello"]))
-        finally:
-            del os.environ["LM_API_TOKEN"]
+        monkeypatch.setenv("LM_API_TOKEN", "sk-embed-key")
+        cfg = load_config()
+        assert anyio.run(lambda: embed_texts(cfg, [])).vectors == []
+        assert lms.requests == []
+        anyio.run(lambda: embed_texts(cfg, ["hello"]))
         assert [(r.path, r.query) for r in lms.requests] == [("/v1/embeddings", "tenant=remote")]
         assert lms.requests[0].header("authorization") == "Bearer sk-embed-key"
 
@@ -172,3 +169,50 @@ def test_embed_api_v1_base_headers_and_profile_key(isolated_home: Path) -> None:
         assert emb.header("content-type") == "application/json"
         assert emb.header("x-provider") == "p"
         assert all(r.header("authorization") == f"Bearer {key}" for r in lms.requests)
+
+
+def test_embed_configured_authorization_header_wins(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§8.2 step 7 / §9.1: with an Authorization header configured, neither LM_API_TOKEN nor
+    a stored profile replaces it, on the preload check and on /v1/embeddings alike."""
+    token = "sk-proxy-header-token"
+    with FakeLMStudio(api_key=token) as lms:
+        write_config(
+            isolated_home,
+            {
+                "baseUrl": lms.base_url,
+                "headers": {"Authorization": f"Bearer {token}"},
+                "models": [],
+            },
+        )
+        monkeypatch.setenv("LM_API_TOKEN", "sk-stale-env-key")
+        result = anyio.run(lambda: embed_texts(load_config(), ["q"]))
+        assert result.dimensions == 8
+        assert "/v1/embeddings" in [r.path for r in lms.requests]
+        assert {r.header("authorization") for r in lms.requests} == {f"Bearer {token}"}
+
+
+def test_embed_continues_when_the_preload_fails(
+    isolated_home: Path, fake_lmstudio: FakeLMStudio, caplog: pytest.LogCaptureFixture
+) -> None:
+    """§8.3: a failed load (even the "required context" kind: the running instance is
+    smaller than configured) is a warning; the request goes to the canonical model."""
+    fake_lmstudio.model(NOMIC)["max_context_length"] = 8192
+    fake_lmstudio.model(NOMIC)["loaded_instances"] = [inst(NOMIC, 1024)]
+    fake_lmstudio.override("/api/v1/models/load", 500, {"error": "out of memory"})
+    write_config(
+        isolated_home,
+        {"baseUrl": fake_lmstudio.base_url, "models": [{"id": NOMIC, "contextTokens": 4096}]},
+    )
+    with caplog.at_level("WARNING", logger="openclaw.providers.lmstudio"):
+        result = anyio.run(lambda: embed_texts(load_config(), ["a"]))
+    assert result.model == NOMIC and result.dimensions == 8
+    assert fake_lmstudio.paths() == [
+        "GET /api/v1/models",
+        "POST /api/v1/models/load",
+        "POST /v1/embeddings",
+    ]
+    assert fake_lmstudio.requests[-1].json["model"] == NOMIC
+    assert "embedding preload failed" in caplog.text
+    assert "with 4096 context tokens" in caplog.text

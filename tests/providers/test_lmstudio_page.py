@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -352,6 +353,17 @@ def test_probe_details(fake_lmstudio: FakeLMStudio) -> None:
     down = run(PLUGIN.probe_details, spec)
     assert time.monotonic() - started < 3
     assert down["reachable"] is False and "unreachable" in down["error"]
+
+
+def test_probe_sends_the_configured_authorization_header() -> None:
+    """§9.1: a configured Authorization header wins over a stale env/profile key on the probe
+    too (the same rule as chat), so the probe does not report a 401 the chat never gets."""
+    with FakeLMStudio(api_key="proxy-token") as lms:
+        spec = make_spec(lms, "qwen/qwen3.5-9b", api_key="sk-stale-env-key")
+        spec = replace(spec, headers={"Authorization": "Bearer proxy-token"})
+        details = run(PLUGIN.probe_details, spec)
+        assert details["reachable"] is True and details["status"] == 200
+        assert [r.header("authorization") for r in lms.requests] == ["Bearer proxy-token"]
 
 
 def test_probe_cli_server_down_is_fast(isolated_home: Path) -> None:

@@ -434,3 +434,74 @@ def test_empty_key_flag_from_unset_env_is_keyless(
     cfg = json.loads(config_path(isolated_home).read_text())
     assert cfg["models"]["providers"]["lmstudio"]["apiKey"] == "lmstudio-local"
     assert fake_lmstudio.requests[0].header("authorization") is None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("ftp://127.0.0.1:{port}", "Enter a valid HTTP or HTTPS URL"),
+        ("http://", "Enter a valid HTTP or HTTPS URL"),
+        ("http://127.0.0.1:99999", "Enter a valid HTTP or HTTPS URL"),
+        ("http://lm:hunter2-secret@127.0.0.1:{port}/v1", "not in the URL"),
+    ],
+)
+def test_bad_base_url_is_one_clear_line(isolated_home: Path, url: str, expected: str) -> None:
+    """Odd --custom-base-url values: the setup prompt's message (§2.3) as one error line plus
+    a hint, exit 1, no request, nothing written; a password in the URL is never echoed."""
+    before = _seed_config(isolated_home)
+    with FakeLMStudio() as lms:
+        result = run_cli(*BASE_ARGS, "--custom-base-url", url.format(port=lms.port))
+        assert lms.requests == []
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("Error: --custom-base-url: ") and expected in lines[0]
+    assert lines[1].startswith("Hint: ") and len(lines) == 2
+    assert result.stdout == ""
+    assert "hunter2" not in result.stderr
+    assert config_path(isolated_home).read_bytes() == before
+
+
+@pytest.mark.parametrize("source", ["flag", "env"])
+@pytest.mark.parametrize("key", ["sk-lm-fake\nTOKEN-0001", "sk-lm-fäke-TOKEN-0001"])
+def test_unsendable_key_is_refused_before_any_request(
+    isolated_home: Path, source: str, key: str
+) -> None:
+    """A pasted line break or a non-ASCII character: one line naming where the key came
+    from (never the key), exit 1, no request, nothing written."""
+    before = _seed_config(isolated_home)
+    with FakeLMStudio(api_key=TOKEN) as lms:
+        if source == "flag":
+            result = run_cli(
+                *BASE_ARGS, "--custom-base-url", lms.base_url, "--lmstudio-api-key", key
+            )
+        else:
+            result = run_cli(
+                *BASE_ARGS, "--custom-base-url", lms.base_url, env={"LM_API_TOKEN": key}
+            )
+        assert lms.requests == []
+    assert result.returncode == 1
+    origin = "--lmstudio-api-key" if source == "flag" else "LM_API_TOKEN"
+    assert result.stderr.splitlines()[0] == (
+        "Error: The LM Studio API key contains characters an HTTP header cannot carry. "
+        f"(from {origin})"
+    )
+    assert "TOKEN-0001" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert config_path(isolated_home).read_bytes() == before
+    assert not profiles_path(isolated_home).exists()
+
+
+def test_key_from_the_state_dir_dotenv(isolated_home: Path) -> None:
+    """LM_API_TOKEN in ~/.openclaw/.env counts like the process environment (config
+    loading reads it; credential lookups use cfg.env, never os.environ alone)."""
+    dotenv = isolated_home / ".openclaw" / ".env"
+    dotenv.parent.mkdir(parents=True)
+    dotenv.write_text(f"LM_API_TOKEN={TOKEN}\n")
+    with FakeLMStudio(api_key=TOKEN) as lms:
+        result = run_cli(*BASE_ARGS, "--custom-base-url", lms.base_url)
+        assert result.returncode == 0, result.stderr
+        assert [r.header("authorization") for r in lms.requests] == [f"Bearer {TOKEN}"]
+    provider = json.loads(config_path(isolated_home).read_text())["models"]["providers"]
+    assert provider["lmstudio"]["apiKey"] == "LM_API_TOKEN"
+    store = json.loads(profiles_path(isolated_home).read_text())
+    assert store["profiles"]["lmstudio:default"]["key"] == TOKEN

@@ -91,14 +91,17 @@ def test_interactive_url_reprompt_blank_key_context_and_model_choice(
 
 
 def test_interactive_key_is_stored_in_profile_only(isolated_home: Path) -> None:
-    """§10 item 112: a typed key -> auth api-key + LM_API_TOKEN marker, profile with the key."""
+    """§10 item 112: a typed key -> auth api-key + LM_API_TOKEN marker, profile with the key;
+    a key that cannot travel in a header keeps the user in the password prompt."""
     token = "lmstudio-test-key"
     with FakeLMStudio(api_key=token) as lms:
         child = spawn("--auth-choice", "lmstudio", "--accept-risk")
         child.expect("LM Studio base URL")
         child.send(CLEAR + lms.base_url + "\r")
         child.expect("LM Studio API key")
-        child.send(token + "\r")
+        child.send("tökén\r")  # cannot be sent in a header: stays in the prompt
+        child.expect("characters an HTTP header cannot carry")
+        child.send(CLEAR + token + "\r")
         child.expect("Preferred context length")
         child.send("\r")
         child.expect("Default model")
@@ -106,7 +109,7 @@ def test_interactive_key_is_stored_in_profile_only(isolated_home: Path) -> None:
         child.expect(pexpect.EOF)
         child.close()
         assert child.exitstatus == 0
-        assert lms.requests[0].header("authorization") == f"Bearer {token}"
+        assert [r.header("authorization") for r in lms.requests] == [f"Bearer {token}"]
     cfg_text = (isolated_home / ".openclaw" / "openclaw.json").read_text()
     assert token not in cfg_text
     provider = json.loads(cfg_text)["models"]["providers"]["lmstudio"]

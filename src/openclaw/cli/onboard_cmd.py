@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -12,7 +13,7 @@ from openclaw.cli.common import echo_json, run_async
 from openclaw.errors import OpenClawError, UsageError
 
 if TYPE_CHECKING:
-    from openclaw.config.paths import Paths
+    from openclaw.config.loader import LoadedConfig
     from openclaw.providers.lmstudio.setup import SetupDiscovery, SetupOutcome
 
 AUTH_CHOICES = ("lmstudio", "skip")
@@ -97,31 +98,50 @@ def _emit_skip(as_json: bool) -> None:
         click.echo("Skipped model setup.")
 
 
-def _paths() -> Paths:
-    from openclaw.config.paths import resolve_paths
-
-    return resolve_paths()
-
-
-def _existing_provider() -> dict[str, Any]:
+def _load() -> LoadedConfig:
+    """The config as it is now (read once per run; the writer re-reads it under its lock)."""
     from openclaw.config.loader import load_config
 
-    cfg = load_config(_paths())
+    return load_config()
+
+
+def _existing_provider(cfg: LoadedConfig) -> dict[str, Any]:
     return dict(cfg.provider("lmstudio") or {})
+
+
+URL_CREDENTIALS = "Put the LM Studio API key in --lmstudio-api-key or LM_API_TOKEN, not in the URL."
+
+
+def url_problem(value: str | None) -> str | None:
+    """The base-URL check of the setup prompt (§2.3), plus: no user:password@ part, which
+    would be saved in openclaw.json and printed in every message about the server."""
+    from openclaw.providers.lmstudio.urls import make_fetchable, validate_setup_url
+
+    problem = validate_setup_url(value)
+    if problem is None and "@" in urlsplit(make_fetchable((value or "").strip())).netloc:
+        return URL_CREDENTIALS
+    return problem
 
 
 def _non_interactive(
     base_flag: str | None, flag_key: str | None, model_id: str | None
 ) -> SetupOutcome:
-    from openclaw.providers.lmstudio import setup
+    from openclaw.providers.lmstudio import discovery, setup
     from openclaw.providers.lmstudio.urls import inference_base
 
-    paths = _paths()
-    existing = _existing_provider()
+    if base_flag is not None and base_flag.strip():
+        problem = url_problem(base_flag)
+        if problem is not None:
+            raise UsageError(
+                f"--custom-base-url: {problem}",
+                hint="For example --custom-base-url http://localhost:1234/v1",
+            )
+    cfg = _load()
+    existing = _existing_provider(cfg)
     base = inference_base((base_flag or "").strip())
-    key = setup.resolve_setup_key(flag_key, paths)
-    headers = setup.string_headers(existing.get("headers"))
-    header_auth = setup.has_authorization(headers)
+    key = setup.resolve_setup_key(flag_key, cfg)
+    headers = discovery.provider_headers(existing.get("headers"))
+    header_auth = discovery.has_authorization(headers)
     header_only = header_auth and (key is None or key.source != "flag")
     discovery_key = None if header_only else (key.key if key else setup.LOCAL_MARKER)
     found = run_async(lambda: setup.setup_discovery(base, api_key=discovery_key, headers=headers))
@@ -134,7 +154,7 @@ def _non_interactive(
         header_only=header_only,
         allow_list=False,
     )
-    return setup.write_setup(plan, paths, remove_profiles=header_only)
+    return setup.write_setup(plan, cfg.paths, remove_profiles=header_only)
 
 
 def _print_outcome(outcome: SetupOutcome, as_json: bool, skip_health: bool) -> None:
@@ -175,22 +195,17 @@ def _interactive(
 ) -> SetupOutcome | None:
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         raise UsageError(
-            "Interactive onboarding needs a terminal (stdin is not a TTY).",
+            "Interactive onboarding needs a terminal (stdin or stdout is not a TTY).",
             hint="Use `openclaw onboard --non-interactive --accept-risk --auth-choice lmstudio` "
             "with --custom-base-url / --lmstudio-api-key / --custom-model-id.",
         )
     import questionary
 
-    from openclaw.providers.lmstudio import setup
-    from openclaw.providers.lmstudio.urls import (
-        default_server_base,
-        inference_base,
-        validate_setup_url,
-    )
+    from openclaw.providers.lmstudio import discovery, setup
+    from openclaw.providers.lmstudio.urls import default_server_base, inference_base
 
     def ask(question: Any) -> Any:
-        answer = question.unsafe_ask()
-        return answer
+        return question.unsafe_ask()
 
     click.echo(SECURITY_NOTICE)
     if not accept_risk and not ask(questionary.confirm("I understand. Continue?", default=True)):
@@ -212,26 +227,34 @@ def _interactive(
         _emit_skip(False)
         return None
 
-    paths = _paths()
-    existing = _existing_provider()
+    cfg = _load()
+    existing = _existing_provider(cfg)
     initial = base_flag or existing.get("baseUrl") or default_server_base()
     url = ask(
         questionary.text(
             "LM Studio base URL",
             default=str(initial),
-            validate=lambda v: validate_setup_url(v) or True,
+            validate=lambda v: url_problem(v) or True,
         )
     )
     base = inference_base(url.strip())
 
     def ask_key() -> str:
-        prompt = questionary.password("LM Studio API key (leave blank if auth is disabled)")
+        prompt = questionary.password(
+            "LM Studio API key (leave blank if auth is disabled)",
+            validate=lambda v: setup.key_problem(v.strip()) or True,
+        )
         return str(ask(prompt) or "").strip()
 
-    key_from_flag = bool(flag_key and flag_key.strip())
-    entered = flag_key.strip() if flag_key and key_from_flag else ask_key()
-    headers = setup.string_headers(existing.get("headers"))
-    header_auth = setup.has_authorization(headers)
+    flag_value = (flag_key or "").strip()
+    if flag_value and setup.key_problem(flag_value):
+        raise UsageError(
+            f"{setup.KEY_UNSENDABLE} (from --lmstudio-api-key)", hint=setup.KEY_UNSENDABLE_HINT
+        )
+    key_from_flag = bool(flag_value)
+    entered = flag_value or ask_key()
+    headers = discovery.provider_headers(existing.get("headers"))
+    header_auth = discovery.has_authorization(headers)
 
     found: SetupDiscovery
     while True:
@@ -292,7 +315,7 @@ def _interactive(
         header_only=bool(not entered and header_auth),
         allow_list=True,
     )
-    return setup.write_setup(plan, paths, remove_profiles=not entered)
+    return setup.write_setup(plan, cfg.paths, remove_profiles=not entered)
 
 
 def _model_label(row: dict[str, Any], found: SetupDiscovery) -> str:

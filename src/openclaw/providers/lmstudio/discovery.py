@@ -18,10 +18,10 @@ from openclaw.errors import (
     SsrfBlockedError,
     UnreachableError,
 )
-from openclaw.providers.lmstudio import models as wire
 from openclaw.providers.lmstudio.urls import PROVIDER_ID, inference_base, server_base
 
 if TYPE_CHECKING:
+    from openclaw.config.loader import LoadedConfig
     from openclaw.net.client import GuardedAsyncClient
     from openclaw.net.policy import NetPolicy
 
@@ -62,6 +62,41 @@ def build_auth_headers(
     if json_body:
         out["Content-Type"] = "application/json"
     return out or None
+
+
+def provider_headers(raw: Any) -> dict[str, str] | None:
+    """Configured ``headers`` as sent: string values, trimmed, blanks dropped (§9.1)."""
+    if not isinstance(raw, dict):
+        return None
+    out = {
+        k: v.strip()
+        for k, v in raw.items()
+        if isinstance(k, str) and isinstance(v, str) and v.strip()
+    }
+    return out or None
+
+
+def has_authorization(headers: Mapping[str, Any] | None) -> bool:
+    """A configured Authorization header (any case, non-blank value): header auth wins."""
+    return any(
+        isinstance(k, str) and k.strip().lower() == "authorization" and v
+        for k, v in (headers or {}).items()
+    )
+
+
+def runtime_api_key(
+    cfg: LoadedConfig, provider_id: str, headers: Mapping[str, Any] | None
+) -> str | None:
+    """The key to send (§9.1): none under header auth, else the core resolver's real key
+    (profile, env, config); a missing key is fine for keyless local servers."""
+    if has_authorization(headers):
+        return None
+    from openclaw.auth.resolve import resolve_credential
+
+    try:
+        return resolve_credential(cfg, provider_id).key
+    except OpenClawError:
+        return None
 
 
 @dataclass
@@ -165,7 +200,3 @@ def catalog_error(result: CatalogFetch, base_url: str) -> OpenClawError:
         f"LM Studio is unreachable at {base}.",
         hint="Start LM Studio (or run lms server start --port 1234) and retry.",
     )
-
-
-def map_discovered(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return wire.map_entries(entries, runtime=True)

@@ -8,18 +8,21 @@ unloaded model is loaded at 2048 tokens (clamped to its maximum).
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from openclaw.errors import MalformedResponseError, OpenClawError, ProviderHTTPError
+from openclaw.errors import MalformedResponseError, ModelLoadError, ProviderHTTPError
+from openclaw.providers.lmstudio import discovery, preload
 from openclaw.providers.lmstudio import models as wire
-from openclaw.providers.lmstudio import preload
 from openclaw.providers.lmstudio.urls import PROVIDER_ID, inference_base, query_of
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
+
+log = logging.getLogger("openclaw.providers.lmstudio")
 
 DEFAULT_EMBEDDING_MODEL = wire.DEFAULT_EMBEDDING_MODEL
 DEFAULT_EMBED_CONTEXT = 2048
@@ -62,24 +65,6 @@ def _configured_row(provider_cfg: Mapping[str, Any], model: str) -> dict | None:
         ):
             return row
     return None
-
-
-def _headers(provider_cfg: Mapping[str, Any]) -> dict[str, str]:
-    raw = provider_cfg.get("headers")
-    if not isinstance(raw, dict):
-        return {}
-    return {k: v.strip() for k, v in raw.items() if isinstance(v, str) and v.strip()}
-
-
-def _api_key(cfg: LoadedConfig, provider_id: str, headers: Mapping[str, str]) -> str | None:
-    if any(k.lower() == "authorization" for k in headers):
-        return None
-    from openclaw.auth.resolve import resolve_credential
-
-    try:
-        return resolve_credential(cfg, provider_id).key
-    except OpenClawError:
-        return None  # keyless local servers
 
 
 def _parse_vectors(body: bytes, count: int) -> tuple[list[list[float]], int | None]:
@@ -131,8 +116,8 @@ async def embed_texts(
     key = strip_model(model, provider_id)
     if not texts:
         return EmbeddingResult(provider_id, key, [], 0)
-    headers = _headers(provider_cfg)
-    api_key = _api_key(cfg, provider_id, headers)
+    headers = discovery.provider_headers(provider_cfg.get("headers")) or {}
+    api_key = discovery.runtime_api_key(cfg, provider_id, headers)
     policy = policy_for_provider_config(provider_id, provider_cfg)
     wire_model = key
     raw_params = provider_cfg.get("params")
@@ -155,12 +140,12 @@ async def embed_texts(
                 )
                 key = ready.model_key
                 wire_model = ready.instance_id or ready.model_key
-            except preload.LmstudioLoadError as exc:
-                key = exc.resolved_model_key or key
+            except ModelLoadError as exc:  # LmstudioLoadError or RequiredContextError
+                # §8.3: the model may already be usable (loaded in the LM Studio UI).
+                key = getattr(exc, "resolved_model_key", None) or key
                 wire_model = key
-        send_headers = dict(headers)
-        if api_key:
-            send_headers["Authorization"] = f"Bearer {api_key}"
+                log.warning("LM Studio embedding preload failed, continuing: %s", exc.message)
+        send_headers = discovery.build_auth_headers(api_key, headers)
         url = base + "/embeddings" + (f"?{query}" if query else "")
         vectors: list[list[float]] = []
         tokens: int | None = 0

@@ -108,7 +108,7 @@ class LmstudioPlugin:
         """Canonical base, LM Studio compat; a configured Authorization header wins over
         stored profile/env keys (header auth, lmstudio.md §9.1)."""
         api_key = spec.api_key
-        if api_key and _has_authorization(spec.headers):
+        if api_key and discovery.has_authorization(spec.headers):
             api_key = None
         return replace(
             spec,
@@ -211,8 +211,8 @@ class LmstudioPlugin:
 
         provider_cfg = dict(cfg.provider(provider_id) or {})
         base = provider_cfg.get("baseUrl") if isinstance(provider_cfg.get("baseUrl"), str) else None
-        headers = _string_headers(provider_cfg.get("headers"))
-        api_key = None if _has_authorization(headers) else _credential_key(cfg, provider_id)
+        headers = discovery.provider_headers(provider_cfg.get("headers"))
+        api_key = discovery.runtime_api_key(cfg, provider_id, headers)
         result = await discovery.fetch_models(
             base,
             api_key=api_key,
@@ -242,6 +242,7 @@ class LmstudioPlugin:
 
     async def probe_details(self, spec: ModelSpec) -> dict:
         """Reachability, loaded instances and their contexts (``models status --probe``)."""
+        spec = self.adjust_spec(spec)  # header auth wins here as on the chat path
         key = model_key_of(spec.model_id)
         result = await discovery.fetch_models(
             spec.base_url, api_key=spec.api_key, headers=spec.headers, policy=spec.policy
@@ -271,27 +272,6 @@ class LmstudioPlugin:
             "requestedContext": requested_context(spec.row, spec.provider_config),
         }
         return details
-
-
-def _string_headers(raw: Any) -> dict[str, str] | None:
-    if not isinstance(raw, dict):
-        return None
-    out = {k: v.strip() for k, v in raw.items() if isinstance(k, str) and isinstance(v, str)}
-    out = {k: v for k, v in out.items() if v}
-    return out or None
-
-
-def _has_authorization(headers: Mapping[str, str] | None) -> bool:
-    return any(k.strip().lower() == "authorization" for k in (headers or {}))
-
-
-def _credential_key(cfg: LoadedConfig, provider_id: str) -> str | None:
-    from openclaw.auth.resolve import resolve_credential
-
-    try:
-        return resolve_credential(cfg, provider_id).key
-    except OpenClawError:
-        return None
 
 
 def _load_error_event(spec: ModelSpec, err: OpenClawError) -> Event:

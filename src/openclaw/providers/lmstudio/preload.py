@@ -351,7 +351,6 @@ class _State:
     fresh: dict[str, _Fresh] = field(default_factory=dict)
     inflight: dict[str, _Flight] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)  # keys whose disk record was consulted
-    loader_calls: int = 0
 
 
 _state = _State()
@@ -361,10 +360,6 @@ def reset_state() -> None:
     global _state
     _state = _State()
     set_clock(None)
-
-
-def stats() -> dict[str, int]:
-    return {"loader_calls": _state.loader_calls, "fresh": len(_state.fresh)}
 
 
 def preload_key(base_url: str, model_key: str, requested: int | None) -> str:
@@ -520,7 +515,6 @@ async def ensure_ready(
 
     flight = _Flight(event=anyio.Event())
     _state.inflight[key] = flight
-    _state.loader_calls += 1
     try:
         run = loader or prepare_model
         result: PreloadResult = await run(

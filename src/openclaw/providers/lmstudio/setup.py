@@ -6,22 +6,22 @@ writes. Setup only lists models: it never loads one and sends no completion.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from openclaw.errors import OpenClawError, SsrfBlockedError
+from openclaw.errors import OpenClawError, SsrfBlockedError, UsageError
 from openclaw.providers.lmstudio import discovery
 from openclaw.providers.lmstudio import models as wire
 from openclaw.providers.lmstudio.urls import PROVIDER_ID, inference_base
 
 if TYPE_CHECKING:
+    from openclaw.config.loader import LoadedConfig
     from openclaw.config.paths import Paths
 
 PROFILE_ID = "lmstudio:default"
 ENV_VAR = "LM_API_TOKEN"
-LOCAL_MARKER = "lmstudio-local"
+LOCAL_MARKER = discovery.LOCAL_MARKER
 RETRYABLE = {408, 425, 429}
 
 
@@ -198,45 +198,43 @@ class ResolvedKey:
     source: str  # "flag" | "env" | "profile"
 
 
-def resolve_setup_key(
-    flag_value: str | None, paths: Paths, env: Mapping[str, str] | None = None
-) -> ResolvedKey | None:
-    """Flag, then env ``LM_API_TOKEN``, then the stored ``lmstudio:default`` profile."""
-    environ = os.environ if env is None else env
+KEY_UNSENDABLE = "The LM Studio API key contains characters an HTTP header cannot carry."
+KEY_UNSENDABLE_HINT = "Paste the token exactly as LM Studio shows it (printable ASCII, one line)."
+
+
+def key_problem(key: str) -> str | None:
+    """None when ``key`` can be sent as ``Authorization: Bearer <key>``, else the message.
+
+    Checked before any request so a pasted line break or a non-ASCII character gives this
+    line instead of a transport error (the key itself is never echoed)."""
+    if all(0x20 <= ord(ch) < 0x7F for ch in key):
+        return None
+    return KEY_UNSENDABLE
+
+
+def _checked(key: ResolvedKey) -> ResolvedKey:
+    problem = key_problem(key.key)
+    if problem is not None:
+        source = "LM_API_TOKEN" if key.source == "env" else "--lmstudio-api-key"
+        raise UsageError(f"{problem} (from {source})", hint=KEY_UNSENDABLE_HINT)
+    return key
+
+
+def resolve_setup_key(flag_value: str | None, cfg: LoadedConfig) -> ResolvedKey | None:
+    """Flag, then ``LM_API_TOKEN`` (``cfg.env``: process env and the .env files), then the
+    stored ``lmstudio:default`` profile (lmstudio.md §7.2 step 2)."""
+    from openclaw.auth.resolve import resolve_credential
+
     if flag_value and flag_value.strip():
-        return ResolvedKey(flag_value.strip(), "flag")
-    value = environ.get(ENV_VAR, "").strip()
+        return _checked(ResolvedKey(flag_value.strip(), "flag"))
+    value = cfg.env.get(ENV_VAR, "").strip()
     if value:
-        return ResolvedKey(value, "env")
-    from openclaw.auth.profiles import AuthProfileStore, profile_secret
-
+        return _checked(ResolvedKey(value, "env"))
     try:
-        profile = AuthProfileStore(paths.auth_profiles_path()).get(PROFILE_ID)
-    except OpenClawError:
+        stored = resolve_credential(cfg, PROVIDER_ID, profile=PROFILE_ID)
+    except OpenClawError:  # an unreadable store: set up as if there were none
         return None
-    if profile is not None:
-        secret = profile_secret(profile, dict(environ))
-        if secret:
-            return ResolvedKey(secret, "profile")
-    return None
-
-
-def has_authorization(headers: Mapping[str, Any] | None) -> bool:
-    return any(
-        isinstance(k, str) and k.strip().lower() == "authorization" and v
-        for k, v in (headers or {}).items()
-    )
-
-
-def string_headers(raw: Any) -> dict[str, str] | None:
-    if not isinstance(raw, dict):
-        return None
-    out = {
-        k: v.strip()
-        for k, v in raw.items()
-        if isinstance(k, str) and isinstance(v, str) and v.strip()
-    }
-    return out or None
+    return ResolvedKey(stored.key, "profile") if stored.key else None
 
 
 # ---- writing ------------------------------------------------------------------------------------

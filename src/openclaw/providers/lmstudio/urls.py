@@ -14,11 +14,9 @@ from collections.abc import Mapping
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 PROVIDER_ID = "lmstudio"
-PROVIDER_LABEL = "LM Studio"
 DEFAULT_SERVER_BASE = "http://localhost:1234"
 DEFAULT_INFERENCE_BASE = "http://localhost:1234/v1"
 DOCKER_SERVER_BASE = "http://host.docker.internal:1234"
-DOCKER_INFERENCE_BASE = "http://host.docker.internal:1234/v1"
 
 URL_REQUIRED = "Required"
 URL_INVALID = "Enter a valid HTTP or HTTPS URL (e.g. http://localhost:1234)."
@@ -37,10 +35,6 @@ def docker_setup(env: Mapping[str, str] | None = None) -> bool:
 
 def default_server_base(env: Mapping[str, str] | None = None) -> str:
     return DOCKER_SERVER_BASE if docker_setup(env) else DEFAULT_SERVER_BASE
-
-
-def default_inference_base(env: Mapping[str, str] | None = None) -> str:
-    return DOCKER_INFERENCE_BASE if docker_setup(env) else DEFAULT_INFERENCE_BASE
 
 
 def make_fetchable(value: str) -> str:
@@ -119,17 +113,6 @@ def validate_setup_url(value: str | None) -> str | None:
     if _parse_http(make_fetchable(text)) is None:
         return URL_INVALID
     return None
-
-
-def origin_of(url: str) -> str:
-    """``scheme://host:port`` for messages (never path, query or userinfo)."""
-    parts = _parse_http(url)
-    if parts is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
 def normalize_provider_config(provider_cfg: dict) -> dict:
