@@ -55,3 +55,23 @@ def test_redact_text_and_config() -> None:
     assert providers["b"]["apiKey"] == "lmstudio-local"
     assert providers["c"]["apiKey"] == "${LM_API_TOKEN}"
     assert out["gateway"]["auth"] == {"mode": "token", "token": REDACTED}
+
+
+def test_redact_request_auth_value_and_url_passwords() -> None:
+    provider = {
+        "baseUrl": "http://user:pw-secret-0001@host:1234/v1",
+        "request": {
+            "auth": {"mode": "header", "headerName": "X-Api-Key", "value": "sk-auth-value-0001"},
+            "proxy": {"mode": "explicit-proxy", "url": "http://proxy:8080"},
+        },
+        "models": [{"id": "m", "baseUrl": "https://u:${PROXY_PASS}@h/v1"}],
+    }
+    out = redact_config({"models": {"providers": {"x": provider}}})["models"]["providers"]["x"]
+    assert out["baseUrl"] == REDACTED
+    assert out["request"]["auth"] == {
+        "mode": "header",
+        "headerName": "X-Api-Key",
+        "value": REDACTED,
+    }
+    assert out["request"]["proxy"]["url"] == "http://proxy:8080"  # no credentials: shown
+    assert out["models"][0]["baseUrl"] == "https://u:${PROXY_PASS}@h/v1"  # a reference only

@@ -83,6 +83,29 @@ def test_cooling_down_profile_is_skipped(isolated_home: Path) -> None:
     assert cred.source == "marker" and cred.key is None
 
 
+def test_rotation_order_puts_cooling_profiles_last_and_resolution_skips_them(
+    isolated_home: Path,
+) -> None:
+    write_config(isolated_home, lmstudio("lmstudio-local"))
+    s = store()
+    s.upsert_api_key("lmstudio:a", "lmstudio", "sk-aaaa-0000000001")
+    s.upsert_api_key("lmstudio:b", "lmstudio", "sk-bbbb-0000000002")
+    s.upsert_api_key("lmstudio:c", "lmstudio", "sk-cccc-0000000003")
+    later = (time.time() + 60) * 1000
+    s.update(lambda d: d.update({
+        "order": {"lmstudio": ["lmstudio:a", "lmstudio:c", "lmstudio:b"]},
+        "usageStats": {"lmstudio:a": {"disabledUntil": later}},
+    }))  # fmt: skip
+    assert [pid for pid, _ in s.for_provider("lmstudio")] == [
+        "lmstudio:c", "lmstudio:b", "lmstudio:a",
+    ]  # fmt: skip
+    assert [pid for pid, _ in s.for_provider("lmstudio", skip_cooldown=True)] == [
+        "lmstudio:c", "lmstudio:b",
+    ]  # fmt: skip
+    cred = resolve_credential(load_config(), "lmstudio")
+    assert (cred.key, cred.source, cred.detail) == ("sk-cccc-0000000003", "profile", "lmstudio:c")
+
+
 def test_unresolved_placeholder_is_never_a_key(isolated_home: Path) -> None:
     write_config(isolated_home, lmstudio("${LM_API_TOKEN}"))
     cfg = load_config()

@@ -116,6 +116,8 @@ def test_get_set_unset_file(isolated_home: Path) -> None:
         "lmstudio/qwen/qwen3.5-9b": {"alias": "fast"}
     }
     assert run_cli("config", "get", "gateway.port").stdout == "18789\n"
+    assert run_cli("config", "set", "gateway.offset", "-1").returncode == 0
+    assert run_cli("config", "get", "gateway.offset").stdout == "-1\n"
     assert run_cli("config", "get", "agents.defaults.workspace").stdout == f"{isolated_home}/ws\n"
     assert json.loads(run_cli("config", "get", "tools", "--json").stdout) == {
         "profile": "full",
@@ -247,3 +249,71 @@ def test_set_value_parsing(text: str, expected: object) -> None:
     from openclaw.cli.config_cmd import parse_cli_value
 
     assert parse_cli_value(text) == expected
+
+
+@pytest.mark.parametrize("value", ["1e999", "-1e999", "NaN", "Infinity"])
+def test_set_non_finite_number_is_refused_and_nothing_written(
+    isolated_home: Path, value: str
+) -> None:
+    path = install(isolated_home, '{"gateway": {"port": 1}}\n')
+    before = path.read_bytes()
+    result = run_cli("config", "set", "gateway.port", value)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        "Error: Cannot write gateway.port: NaN and Infinity are not valid JSON numbers"
+    )
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert path.read_bytes() == before
+    assert not path.with_name("openclaw.json.bak").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "first_line"),
+    [
+        (b'{"a": "\xff"}', "not valid UTF-8"),
+        (b"[1, 2]", "the top level must be an object"),
+        (None, "Is a directory"),
+    ],
+)
+def test_unusable_config_file_one_line_for_every_command(
+    isolated_home: Path, content: bytes | None, first_line: str
+) -> None:
+    path = config_path(isolated_home)
+    path.parent.mkdir(parents=True)
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    for args in (("config", "set", "a", "1"), ("config", "get"), ("config", "validate"),
+                 ("models", "list"), ("models", "set", "lmstudio/m"),
+                 ("models", "fallbacks", "clear"), ("models", "status")):  # fmt: skip
+        result = run_cli(*args)
+        assert result.returncode == 1, args
+        assert result.stderr.startswith("Error: ") and first_line in result.stderr, args
+        assert "Traceback" not in result.stderr and "unexpected" not in result.stderr, args
+        assert result.stdout == "", args
+    if content is not None:
+        assert path.read_bytes() == content
+    assert not path.with_name("openclaw.json.bak").exists()
+
+
+def test_validate_json_reports_invalid_config(isolated_home: Path) -> None:
+    path = install(isolated_home, '{"models": {"mode": "x"}}')
+    result = run_cli("config", "validate", "--json")
+    assert result.returncode == 1
+    assert json.loads(result.stdout) == {
+        "valid": False,
+        "exists": True,
+        "path": str(path),
+        "errors": [{"path": "models.mode", "message": "Input should be 'merge' or 'replace'"}],
+    }
+
+
+def test_state_dir_that_is_a_file_gives_one_line(isolated_home: Path) -> None:
+    (isolated_home / ".openclaw").write_text("not a directory")
+    result = run_cli("config", "set", "gateway.port", "1")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        "Error: Cannot write config file ~/.openclaw/openclaw.json: File exists: ~/.openclaw"
+    )
+    assert "unexpected" not in result.stderr and "Traceback" not in result.stderr

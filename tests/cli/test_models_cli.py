@@ -173,3 +173,21 @@ def test_empty_home(isolated_home: Path) -> None:
     status = run_cli("models", "status")
     assert status.returncode == 0 and "(missing)" in status.stdout
     assert not (isolated_home / ".openclaw").exists()  # reading never creates files
+
+
+@pytest.mark.parametrize(
+    "ref", ["", "/", "lmstudio/", "/model", "@work", "lmstudio/m@", "a b/c", "nope", "../x/y"]
+)
+def test_set_and_fallbacks_reject_junk_refs_and_write_nothing(
+    reference_home: Path, ref: str
+) -> None:
+    before = reference_home.read_bytes()
+    for args in (("models", "set", ref), ("models", "fallbacks", "add", ref),
+                 ("models", "aliases", "add", "fast", ref)):  # fmt: skip
+        result = run_cli(*args)
+        assert result.returncode == 1, args
+        first, *rest = result.stderr.splitlines()
+        assert first.startswith("Error: ") and all(line.startswith("Hint: ") for line in rest)
+        assert result.stdout == "" and "Traceback" not in result.stderr
+    assert reference_home.read_bytes() == before
+    assert not reference_home.with_name("openclaw.json.bak").exists()

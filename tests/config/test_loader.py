@@ -40,6 +40,25 @@ def test_top_level_must_be_an_object(isolated_home: Path, text: str) -> None:
     assert str(path) in info.value.message
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}",  # past the C parser's recursion limit
+        '{"a": ' + "[" * 500 + "]" * 500 + "}",  # parses, but every later step recurses
+        "{a: " + "[" * 500 + "]" * 500 + ",}",  # the JSON5 path
+    ],
+)
+def test_deeply_nested_config_is_a_clear_error(isolated_home: Path, text: str) -> None:
+    path = write_config(isolated_home, text)
+    with pytest.raises(ConfigError) as info:
+        load_config()
+    assert info.value.message == (
+        f"Failed to parse config at {path}: nested too deeply (more than 64 levels)"
+    )
+    write_config(isolated_home, '{"a": ' + "[" * 63 + "]" * 63 + "}")
+    assert load_config().exists
+
+
 def test_substitution_rules(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOST", "box")
     monkeypatch.setenv("PORT", "1234")

@@ -137,3 +137,77 @@ def test_validation_stamp_reused_but_content_change_revalidates(isolated_home: P
     )
     with pytest.raises(ConfigValidationError):
         load_config()
+
+
+def _stamp(home: Path) -> Path:
+    return home / ".openclaw" / ".config-validated.json"
+
+
+def test_stamp_skips_pydantic_only_for_identical_resolved_content(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stat
+
+    import openclaw.config.validate as validate_module
+
+    calls: list[int] = []
+    real = validate_module.validate_config
+
+    def counting(data: dict) -> tuple[list, list]:
+        calls.append(1)
+        return real(data)
+
+    monkeypatch.setattr(validate_module, "validate_config", counting)
+    provider = {"baseUrl": "${BASE}", "models": [], "futureFlag": 1}
+    write(isolated_home, {"models": {"providers": {"lmstudio": provider}}})
+    monkeypatch.setenv("BASE", "http://localhost:1234/v1")
+    first = load_config()
+    assert len(calls) == 1 and _stamp(isolated_home).is_file()
+    assert stat.S_IMODE(_stamp(isolated_home).stat().st_mode) == 0o600
+    again = load_config()
+    assert len(calls) == 1  # reused
+    assert again.unknown_keys == first.unknown_keys != []
+    # Same file, different environment: the resolved value changed, so validation re-runs.
+    monkeypatch.setenv("BASE", "ftp://example.com")
+    with pytest.raises(ConfigValidationError):
+        load_config()
+    assert len(calls) == 2
+    # A section we do not validate does not invalidate the stamp.
+    monkeypatch.setenv("BASE", "http://localhost:1234/v1")
+    load_config()
+    calls.clear()
+    write(isolated_home, {"models": {"providers": {"lmstudio": provider}}, "gateway": {"p": 1}})
+    load_config()
+    assert calls == []
+
+
+def test_stamp_not_written_for_invalid_config_or_without_state_dir(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert issues_for(isolated_home, {"models": {"mode": "x"}})
+    assert not _stamp(isolated_home).exists()
+    elsewhere = tmp_path / "conf" / "openclaw.json"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(json.dumps({"models": {"mode": "merge"}}))
+    monkeypatch.setenv("OPENCLAW_CONFIG_PATH", str(elsewhere))
+    monkeypatch.setenv("OPENCLAW_STATE_DIR", str(tmp_path / "no-state"))
+    assert load_config().exists
+    assert not (tmp_path / "no-state").exists()
+
+
+def test_every_secret_slot_takes_a_string_or_secret_ref(isolated_home: Path) -> None:
+    provider = {
+        "baseUrl": "http://localhost:1234/v1",
+        "apiKey": {"source": "env", "provider": "default", "id": "LM_API_TOKEN"},
+        "headers": {"X-Ok": "v", "X-Bad": 3},
+        "request": {"auth": {"mode": "header", "value": ["x"]}, "tls": {"passphrase": 1}},
+        "models": [{"id": "m", "headers": {"X-Row": {"source": "nowhere", "id": "A"}}}],
+    }
+    issues = issues_for(isolated_home, {"models": {"providers": {"lmstudio": provider}}})
+    assert [p for p, _ in issues] == [
+        "models.providers.lmstudio.headers.X-Bad",
+        "models.providers.lmstudio.request.auth.value",
+        "models.providers.lmstudio.request.tls.passphrase",
+        "models.providers.lmstudio.models.0.headers.X-Row",
+    ]
+    assert all("SecretRef" in message for _, message in issues)

@@ -184,3 +184,25 @@ def test_include_directives_survive_a_write(isolated_home: Path) -> None:
         "baseUrl": "http://localhost:1234/v1",
         "timeoutSeconds": 60,
     }
+
+
+def test_lock_held_elsewhere_times_out_with_a_clear_error(tmp_path: Path) -> None:
+    from openclaw.config.atomic import file_lock
+
+    target = tmp_path / "openclaw.json"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from filelock import FileLock; l = FileLock(sys.argv[1]); "
+         "l.acquire(); print('held', flush=True); time.sleep(30)", f"{target}.lock"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        locked = pytest.raises(ConcurrentWriteError, match="is locked by another process")
+        with locked, file_lock(target, timeout=0.2):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with file_lock(target, timeout=5):  # released when the holder died
+        pass

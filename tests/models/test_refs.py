@@ -32,7 +32,10 @@ def test_parse(text: str, expected: ModelRef) -> None:
     assert parse_model_ref(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "   ", "/model", "lmstudio/", "bad provider/x"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "/model", "lmstudio/", "bad provider/x", "@work", "lmstudio/m@", "lmstudio/m@@"],
+)
 def test_invalid(text: str) -> None:
     with pytest.raises(ModelRefError):
         parse_model_ref(text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +57,17 @@ class AuthProfileStore:
 
     def update(self, mutate: Callable[[dict], None]) -> dict:
         """Lock, re-read, apply ``mutate``, write atomically (0600)."""
-        ensure_private_dir(self.path.parent)
-        with file_lock(self.path):
-            store = self.load()
-            candidate = copy.deepcopy(store)
-            mutate(candidate)
-            payload = (json.dumps(candidate, indent=2, ensure_ascii=False) + "\n").encode()
-            atomic_write(self.path, payload)
-            return candidate
+        try:
+            ensure_private_dir(self.path.parent)
+            with file_lock(self.path):
+                store = self.load()
+                candidate = copy.deepcopy(store)
+                mutate(candidate)
+                payload = (json.dumps(candidate, indent=2, ensure_ascii=False) + "\n").encode()
+                atomic_write(self.path, payload)
+                return candidate
+        except OSError as exc:
+            raise ConfigError(f"Cannot write {self.path}: {exc.strerror or exc}") from None
 
     def upsert_api_key(self, profile_id: str, provider: str, key: str) -> None:
         if not key or not key.strip():
@@ -102,9 +105,15 @@ class AuthProfileStore:
         return profile if isinstance(profile, dict) else None
 
     def for_provider(
-        self, provider: str, config_order: list[str] | None = None, now: float | None = None
+        self,
+        provider: str,
+        config_order: list[str] | None = None,
+        now: float | None = None,
+        *,
+        skip_cooldown: bool = False,
     ) -> list[tuple[str, dict]]:
-        """Profiles of ``provider`` in rotation order (core.md §3.5), cooling-down ones last.
+        """Profiles of ``provider`` in rotation order (core.md §3.5), cooling-down ones last
+        (or left out with ``skip_cooldown``). One read of the store.
 
         Order: explicit ``order`` (store, then config), then OAuth before token before API
         key, then least recently used first.
@@ -115,39 +124,35 @@ class AuthProfileStore:
             for pid, p in store["profiles"].items()
             if isinstance(p, dict) and p.get("provider") == provider
         }
-        explicit = store["order"].get(provider) or config_order or []
+        stored_order = store["order"].get(provider)
+        explicit = (stored_order if isinstance(stored_order, list) else None) or config_order or []
         stats = store["usageStats"]
         moment = time.time() * 1000 if now is None else now
         kind_rank = {"oauth": 0, "token": 1, "api_key": 2}
 
-        def in_cooldown(pid: str) -> bool:
-            entry = stats.get(pid) if isinstance(stats.get(pid), dict) else {}
-            assert isinstance(entry, dict)
-            until = max(_number(entry.get("cooldownUntil")), _number(entry.get("disabledUntil")))
-            return until > moment
+        def usage(pid: str) -> dict:
+            entry = stats.get(pid)
+            return entry if isinstance(entry, dict) else {}
+
+        cooling = {pid for pid in profiles if _cooldown_until(usage(pid)) > moment}
+        if skip_cooldown:
+            profiles = {pid: p for pid, p in profiles.items() if pid not in cooling}
 
         def sort_key(pid: str) -> tuple:
             position = explicit.index(pid) if pid in explicit else len(explicit)
-            entry = stats.get(pid) if isinstance(stats.get(pid), dict) else {}
-            assert isinstance(entry, dict)
             return (
-                in_cooldown(pid),
+                pid in cooling,
                 position,
                 kind_rank.get(str(profiles[pid].get("type")), 3),
-                _number(entry.get("lastUsed")),
+                _number(usage(pid).get("lastUsed")),
                 pid,
             )
 
         return [(pid, profiles[pid]) for pid in sorted(profiles, key=sort_key)]
 
-    def is_in_cooldown(self, profile_id: str, now: float | None = None) -> bool:
-        entry = self.load()["usageStats"].get(profile_id)
-        if not isinstance(entry, dict):
-            return False
-        moment = time.time() * 1000 if now is None else now
-        return (
-            max(_number(entry.get("cooldownUntil")), _number(entry.get("disabledUntil"))) > moment
-        )
+
+def _cooldown_until(entry: dict) -> float:
+    return max(_number(entry.get("cooldownUntil")), _number(entry.get("disabledUntil")))
 
 
 def _number(value: Any) -> float:
@@ -163,7 +168,7 @@ def check_profile_id(profile_id: str, provider: str) -> None:
         )
 
 
-def profile_secret(profile: dict, env: dict[str, str] | None = None) -> str | None:
+def profile_secret(profile: dict, env: Mapping[str, str] | None = None) -> str | None:
     """The secret a profile holds (api_key ``key``, token ``token``, oauth ``access``)."""
     kind = profile.get("type")
     field_name = {"api_key": "key", "token": "token", "oauth": "access"}.get(str(kind), "key")

@@ -19,6 +19,9 @@ _SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 _PLACEHOLDER_ONLY = re.compile(r"^(?:\$\{[A-Z_][A-Z0-9_]*(?::-[^${}]*)?\})+$")
+# ``scheme://user:password@host``: the whole URL is redacted (the sentinel round-trips only
+# as a whole value).
+_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:([^/?#@\s]+)@")
 
 
 def mask_secret(secret: str) -> str:
@@ -49,15 +52,28 @@ def _needs_redaction(value: str) -> bool:
     return bool(value) and not is_marker(value) and not _PLACEHOLDER_ONLY.match(value)
 
 
+def _url_with_password(value: str) -> bool:
+    match = _URL_PASSWORD.match(value)
+    return match is not None and not _PLACEHOLDER_ONLY.match(match.group(1))
+
+
 def redact_config(node: Any, key: str | None = None, *, in_headers: bool = False) -> Any:
     """A copy of config data with secret values replaced by the sentinel.
 
-    Markers and bare ``${VAR}`` placeholders are not secrets and are shown as they are.
+    Secret values: keys named like secrets, secret-looking headers, ``auth.value`` (the
+    header value of ``request.auth``) and URLs carrying a password. Markers and bare
+    ``${VAR}`` placeholders are not secrets and are shown as they are.
     """
+    if isinstance(node, str):
+        return REDACTED if _url_with_password(node) else node
     if isinstance(node, dict):
         out: dict[str, Any] = {}
         for child_key, value in node.items():
-            secret_slot = is_secret_key(child_key) or (in_headers and is_header_secret(child_key))
+            secret_slot = (
+                is_secret_key(child_key)
+                or (in_headers and is_header_secret(child_key))
+                or (key == "auth" and child_key == "value")
+            )
             if secret_slot and isinstance(value, str):
                 out[child_key] = REDACTED if _needs_redaction(value) else value
             elif secret_slot and isinstance(value, dict) and "source" in value and "id" in value:
@@ -85,23 +101,3 @@ def authored_view(data: Any, authored: Any) -> Any:
     if isinstance(data, str) and isinstance(authored, str) and "${" in authored:
         return authored
     return data
-
-
-def collect_secrets(node: Any) -> list[str]:
-    """Every secret string in config data (for scrubbing free text)."""
-    found: list[str] = []
-
-    def walk(value: Any, key: str | None, in_headers: bool) -> None:
-        if isinstance(value, dict):
-            for child_key, child in value.items():
-                slot = is_secret_key(child_key) or (in_headers and is_header_secret(child_key))
-                if slot and isinstance(child, str) and _needs_redaction(child):
-                    found.append(child)
-                else:
-                    walk(child, child_key, child_key.lower() == "headers")
-        elif isinstance(value, list):
-            for child in value:
-                walk(child, key, False)
-
-    walk(node, None, False)
-    return found

@@ -119,7 +119,7 @@ def resolve_credential(
     # 1. An explicit profile (ref suffix @profile, session pin or flag): that one only.
     if profile:
         entry = store.get(profile)
-        secret = profile_secret(entry, dict(environ)) if entry else None
+        secret = profile_secret(entry, environ) if entry else None
         if secret:
             return Credential(provider_id, secret, "profile", profile)
         if required:
@@ -151,10 +151,8 @@ def resolve_credential(
 
     # 4. Stored profiles in rotation order, skipping those cooling down.
     config_order = _config_order(cfg, provider_id)
-    for profile_id, entry in store.for_provider(provider_id, config_order):
-        if store.is_in_cooldown(profile_id):
-            continue
-        secret = profile_secret(entry, dict(environ))
+    for profile_id, entry in store.for_provider(provider_id, config_order, skip_cooldown=True):
+        secret = profile_secret(entry, environ)
         if secret:
             return Credential(provider_id, secret, "profile", profile_id)
 

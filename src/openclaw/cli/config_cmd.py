@@ -19,8 +19,8 @@ def load_for_command(*, strict_env: bool = False, validate: bool = True) -> Load
     from openclaw.config.loader import load_config
 
     cfg = load_config(strict_env=strict_env, validate=validate)
-    for name, where in cfg.unresolved:
-        warn(f'Missing env var "{name}" referenced at config path: {where} (left unresolved)')
+    for message in cfg.env_warnings:
+        warn(message)
     return cfg
 
 
@@ -97,7 +97,8 @@ def config_get(path: str | None, as_json: bool) -> None:
     click.echo(_render(value, as_json))
 
 
-@config.command("set")
+# ignore_unknown_options: a negative number ("-1") is a value, not an unknown flag.
+@config.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("path")
 @click.argument("value")
 def config_set(path: str, value: str) -> None:
@@ -128,9 +129,10 @@ def config_unset(path: str) -> None:
 @config.command("validate")
 @click.option("--strict", is_flag=True, help="Fail on ${VAR} references to unset variables.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def config_validate(strict: bool, as_json: bool) -> None:
+def config_validate(strict: bool, as_json: bool) -> int:
     """Check the config file; exit 1 when it is invalid."""
     from openclaw.config.loader import check_config, load_config
+    from openclaw.errors import ConfigValidationError
 
     cfg = load_config(strict_env=strict, validate=False)
     shown = cfg.paths.display(cfg.path)
@@ -139,16 +141,21 @@ def config_validate(strict: bool, as_json: bool) -> None:
             echo_json({"valid": True, "exists": False, "path": str(cfg.path), "warnings": []})
         else:
             click.echo(f"No config file at {shown}; built-in defaults apply.")
-        return
-    unknown = check_config(cfg.data, cfg.paths, cfg.path, use_stamp=False)
+        return 0
+    try:
+        unknown = check_config(cfg.data, cfg.paths, cfg.path, use_stamp=False)
+    except ConfigValidationError as exc:
+        if not as_json:
+            raise
+        errors = [{"path": where, "message": message} for where, message in exc.issues]
+        echo_json({"valid": False, "exists": True, "path": str(cfg.path), "errors": errors})
+        return 1
     warnings = [f"{where}: {message}" for where, message in unknown]
-    warnings += [
-        f'Missing env var "{name}" referenced at config path: {where}'
-        for name, where in cfg.unresolved
-    ]
+    warnings += cfg.env_warnings
     if as_json:
         echo_json({"valid": True, "exists": True, "path": str(cfg.path), "warnings": warnings})
-        return
+        return 0
     for message in warnings:
         warn(message)
     click.echo(f"Config valid: {shown}")
+    return 0

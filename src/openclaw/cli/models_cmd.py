@@ -26,12 +26,14 @@ agent_option = click.option(
 
 
 def _defaults(doc: dict) -> dict:
+    from openclaw.errors import ConfigError
+
     agents = doc.setdefault("agents", {})
     if not isinstance(agents, dict):
-        raise click.UsageError("agents in openclaw.json is not an object")
+        raise ConfigError("agents in openclaw.json is not an object")
     defaults = agents.setdefault("defaults", {})
     if not isinstance(defaults, dict):
-        raise click.UsageError("agents.defaults in openclaw.json is not an object")
+        raise ConfigError("agents.defaults in openclaw.json is not an object")
     return defaults
 
 
@@ -69,10 +71,6 @@ def _parse(ref: str, cfg: LoadedConfig) -> ModelRef:
             hint=f"Configured providers: {known}. Run `openclaw onboard` to add one.",
         )
     return parsed
-
-
-def _ref_text(parsed: ModelRef) -> str:
-    return str(parsed)
 
 
 @click.group("models")
@@ -181,11 +179,11 @@ def set_model(ref: str, agent_id: str) -> None:
         warn(f'Model "{parsed.key}" is not in the configured catalog of "{parsed.provider}".')
 
     def mutate(doc: dict) -> None:
-        _model_selection(doc)["primary"] = _ref_text(parsed)
+        _model_selection(doc)["primary"] = str(parsed)
         _allowlist(doc).setdefault(parsed.key, {})
 
     report_write(update_config(mutate))
-    click.echo(f"Default model: {_ref_text(parsed)}")
+    click.echo(f"Default model: {parsed}")
 
 
 # ----------------------------------------------------------------------------- status
@@ -581,7 +579,7 @@ def fallbacks_add(ref: str, agent_id: str) -> None:
 
     cfg = load_for_command()
     parsed = _parse(ref, cfg)
-    text = _ref_text(parsed)
+    text = str(parsed)
 
     def mutate(doc: dict) -> None:
         selection = _model_selection(doc)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from filelock import FileLock
+from openclaw.errors import ConcurrentWriteError
 
 
 def ensure_private_dir(directory: Path) -> None:
@@ -55,8 +54,23 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     _fsync_dir(path.parent)
 
 
-def file_lock(path: Path, timeout: float = 30.0) -> FileLock:
-    """A cross-process lock on ``<path>.lock`` (flock: released if the holder dies)."""
-    from filelock import FileLock
+@contextlib.contextmanager
+def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
+    """A cross-process lock on ``<path>.lock`` (flock: released if the holder dies).
 
-    return FileLock(f"{path}.lock", timeout=timeout, mode=0o600)
+    Waiting longer than ``timeout`` raises ConcurrentWriteError, not filelock's Timeout.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(f"{path}.lock", timeout=timeout, mode=0o600)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ConcurrentWriteError(
+            f"{path} is locked by another process (waited {timeout:g} s)",
+            hint="Another openclaw command is writing it; retry when it is done.",
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()

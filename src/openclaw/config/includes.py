@@ -43,7 +43,12 @@ def resolve_includes(document: dict, config_path: Path, env: Mapping[str, str]) 
     if not has_includes(document):
         return document
     roots = allowed_roots(config_path, env)
-    resolved = _resolve(document, config_path.resolve(), roots, (config_path.resolve(),), 0)
+    try:
+        resolved = _resolve(document, config_path.resolve(), roots, (config_path.resolve(),), 0)
+    except RecursionError:  # each file is depth-checked; only stacked includes get here
+        raise IncludeError(
+            f"$include in {config_path}: the merged config is nested too deeply"
+        ) from None
     assert isinstance(resolved, dict)
     return resolved
 

@@ -13,13 +13,12 @@ from openclaw.config.digest import sha256_hex
 from openclaw.config.dotenv import read_dotenv
 from openclaw.config.envsubst import substitute
 from openclaw.config.includes import resolve_includes
-from openclaw.config.parse import parse_document, read_text
+from openclaw.config.parse import decode, parse_document, read_bytes
 from openclaw.config.paths import Paths, resolve_paths
 from openclaw.errors import ConfigValidationError
 
 # Keys whose string values are paths and get a leading "~" expanded (core.md §1.3 step 6).
 _PATH_KEY_SUFFIXES = ("dir", "path", "paths", "file", "root", "workspace")
-MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -53,6 +52,14 @@ class LoadedConfig:
 
     def provider(self, provider_id: str) -> dict | None:
         return self.providers().get(provider_id)
+
+    @property
+    def env_warnings(self) -> list[str]:
+        """One warning per ``${VAR}`` that stayed unresolved (commands print these)."""
+        return [
+            f'Missing env var "{name}" referenced at config path: {where} (left unresolved)'
+            for name, where in self.unresolved
+        ]
 
     def unresolved_at(self, dotted: str) -> list[str]:
         """Variables left unresolved in the value at ``dotted`` (e.g. a provider apiKey)."""
@@ -149,10 +156,7 @@ def resolve_document(
         paths=paths, path=config_path, exists=True, raw=raw, data=data, env=env,
         unresolved=report.missing, authored=included,
     )  # fmt: skip
-    for name, where in report.missing:
-        cfg.warnings.append(
-            f'Missing env var "{name}" referenced at config path: {where} (left unresolved)'
-        )
+    cfg.warnings.extend(cfg.env_warnings)
     if validate:
         cfg.unknown_keys = check_config(data, paths, config_path)
         cfg.warnings.extend(f"{where}: {message}" for where, message in cfg.unknown_keys)
@@ -170,20 +174,13 @@ def load_config(
     """Read and resolve the config file; a missing file gives an empty config."""
     paths = paths or resolve_paths(env)
     config_path = paths.config_path
-    try:
-        payload = config_path.read_bytes()
-    except FileNotFoundError:
+    payload = read_bytes(config_path)
+    if payload is None:
         return LoadedConfig(
             paths=paths, path=config_path, exists=False, raw={}, data={},
             env=effective_env(paths, None, env),
         )  # fmt: skip
-    except OSError:
-        payload = read_text(config_path).encode()  # raises a ConfigError with the reason
-    if len(payload) > MAX_CONFIG_BYTES:
-        from openclaw.errors import ConfigError
-
-        raise ConfigError(f"Config file {config_path} is larger than 16 MB")
-    text = _decode(payload, config_path)
+    text = decode(payload, config_path)
     raw, was_json5 = parse_document(text, config_path)
     cfg = resolve_document(
         raw, paths, config_path, strict_env=strict_env, validate=validate, base_env=env
@@ -191,14 +188,3 @@ def load_config(
     cfg.file_hash = file_digest(payload)
     cfg.was_json5 = was_json5
     return cfg
-
-
-def _decode(payload: bytes, path: Path) -> str:
-    try:
-        return payload.decode("utf-8")
-    except UnicodeDecodeError:
-        from openclaw.errors import ConfigError
-
-        raise ConfigError(
-            f"Failed to parse config at {path}: not valid UTF-8", hint="Save the file as UTF-8."
-        ) from None

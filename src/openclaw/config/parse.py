@@ -25,12 +25,35 @@ def parse_document(text: str, source: Path | str) -> tuple[dict, bool]:
     except ValueError:
         was_json5 = True
         value = _parse_json5(text, source)
+    except RecursionError:
+        raise _too_deep(source) from None
     if not isinstance(value, dict):
         raise ConfigError(
             f"Failed to parse config at {source}: the top level must be an object",
             hint="Wrap the settings in { ... }.",
         )
+    if _depth_exceeds(value, MAX_NESTING):
+        raise _too_deep(source)
     return value, was_json5
+
+
+# Every later step (includes, ${VAR}, validation, the writer) walks the document
+# recursively; no real config comes close to this.
+MAX_NESTING = 64
+
+
+def _depth_exceeds(document: dict, limit: int) -> bool:
+    level: list[Any] = [document]
+    for _ in range(limit):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, (dict, list))
+        ]
+        if not level:
+            return False
+    return True
 
 
 # One token at a time: comments, strings, object keys without quotes, closing brackets,
@@ -95,6 +118,8 @@ def _parse_json5(text: str, source: Path | str) -> Any:
             return json.loads(converted)
         except ValueError:
             pass  # outside the fast subset (hex numbers, escapes, ...): use the full parser
+        except RecursionError:
+            raise _too_deep(source) from None
     import json5
 
     try:
@@ -105,16 +130,32 @@ def _parse_json5(text: str, source: Path | str) -> Any:
             hint="The file must be JSON5 (JSON with comments and trailing commas allowed).",
         ) from None
     except RecursionError:
-        raise ConfigError(f"Failed to parse config at {source}: nested too deeply") from None
+        raise _too_deep(source) from None
 
 
-def read_text(path: Path, *, max_bytes: int | None = None) -> str:
+def _too_deep(source: Path | str) -> ConfigError:
+    return ConfigError(
+        f"Failed to parse config at {source}: nested too deeply (more than {MAX_NESTING} levels)"
+    )
+
+
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
+def read_bytes(path: Path, *, max_bytes: int = MAX_CONFIG_BYTES) -> bytes | None:
+    """The file's bytes, or None when it does not exist; ConfigError when unreadable or too big."""
     try:
         data = path.read_bytes()
+    except FileNotFoundError:
+        return None
     except OSError as exc:
         raise ConfigError(f"Cannot read config file {path}: {exc.strerror or exc}") from None
-    if max_bytes is not None and len(data) > max_bytes:
-        raise ConfigError(f"Config file {path} is larger than {max_bytes} bytes")
+    if len(data) > max_bytes:
+        raise ConfigError(f"Config file {path} is larger than {max_bytes // (1024 * 1024)} MB")
+    return data
+
+
+def decode(data: bytes, path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -122,3 +163,10 @@ def read_text(path: Path, *, max_bytes: int | None = None) -> str:
             f"Failed to parse config at {path}: not valid UTF-8",
             hint="Save the file as UTF-8.",
         ) from None
+
+
+def read_text(path: Path, *, max_bytes: int = MAX_CONFIG_BYTES) -> str:
+    data = read_bytes(path, max_bytes=max_bytes)
+    if data is None:
+        raise ConfigError(f"Cannot read config file {path}: No such file or directory")
+    return decode(data, path)

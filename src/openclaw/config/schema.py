@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from openclaw.config.providers_known import BUNDLED_PROVIDER_IDS as BUNDLED_PROVIDER_IDS
 
@@ -39,7 +39,7 @@ class Section(BaseModel):
 
 
 def _check_secret_input(value: Any) -> Any:
-    if isinstance(value, str):
+    if value is None or isinstance(value, str):
         return value
     if (
         isinstance(value, dict)
@@ -54,7 +54,8 @@ def _check_secret_input(value: Any) -> Any:
     )
 
 
-SecretInput = Annotated[Any, Field()]
+# A secret: a string (literal, ${VAR}, marker) or a SecretRef object.
+SecretInput = Annotated[Any, AfterValidator(_check_secret_input)]
 
 
 class Cost(Section):
@@ -137,11 +138,6 @@ class ModelRow(Section):
     mediaInput: MediaInput | None = None
     metadataSource: Literal["models-add"] | None = None
 
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: Any) -> Any:
-        return value if value is None else {k: _check_secret_input(x) for k, x in value.items()}
-
 
 class RequestAuth(Section):
     mode: Literal["provider-default", "authorization-bearer", "header"]
@@ -207,16 +203,6 @@ class Provider(Section):
     region: str | None = None
     agentRuntime: AgentRuntime | None = None
     localService: LocalService | None = None
-
-    @field_validator("apiKey")
-    @classmethod
-    def _api_key(cls, value: Any) -> Any:
-        return value if value is None else _check_secret_input(value)
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: Any) -> Any:
-        return value if value is None else {k: _check_secret_input(x) for k, x in value.items()}
 
     @field_validator("baseUrl", "baseURL")
     @classmethod

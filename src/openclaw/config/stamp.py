@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from openclaw import __version__
+from openclaw.config.atomic import atomic_write
 from openclaw.config.digest import sha256_hex
 
 # Bump when the schema changes meaning, so stamps written by older code are ignored.
-SCHEMA_REVISION = "1"
+SCHEMA_REVISION = "2"
 STAMP_FILENAME = ".config-validated.json"
 
 
@@ -65,16 +65,9 @@ def read_stamp(state_dir: Path, config_path: Path, value: str) -> list[list[str]
 def write_stamp(
     state_dir: Path, config_path: Path, value: str, warnings: list[tuple[str, str]]
 ) -> None:
+    """Record a successful validation; never creates the state dir, ignores write errors."""
     if not state_dir.is_dir():
         return
-    target = state_dir / STAMP_FILENAME
-    temp = state_dir / f"{STAMP_FILENAME}.{os.getpid()}.tmp"
     body = {"path": str(config_path), "digest": value, "warnings": [list(w) for w in warnings]}
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(body, handle)
-        os.replace(temp, target)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+    with contextlib.suppress(OSError):
+        atomic_write(state_dir / STAMP_FILENAME, json.dumps(body).encode("utf-8"))

@@ -13,7 +13,7 @@ def validate_config(data: dict) -> tuple[list[Issue], list[Issue]]:
     """Errors make the file invalid; warnings (unknown keys) are reported and kept."""
     from pydantic import BaseModel, ValidationError
 
-    from openclaw.config.schema import BUNDLED_PROVIDER_IDS, Root
+    from openclaw.config.schema import BUNDLED_PROVIDER_IDS, ModelParams, Root
 
     errors: list[Issue] = []
     warnings: list[Issue] = []
@@ -26,10 +26,8 @@ def validate_config(data: dict) -> tuple[list[Issue], list[Issue]]:
 
     def collect_extras(node: Any, loc: list[str | int]) -> None:
         if isinstance(node, BaseModel):
-            extra = node.__pydantic_extra__ or {}
-            free_form = type(node).__name__ == "ModelParams"
-            if not free_form:
-                for key in extra:
+            if not isinstance(node, ModelParams):  # free-form request params: no warnings
+                for key in node.__pydantic_extra__ or {}:
                     warnings.append((format_path([*loc, key]), "unknown key (kept as is)"))
             for name in type(node).model_fields:
                 collect_extras(getattr(node, name), [*loc, name])

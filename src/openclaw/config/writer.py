@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from openclaw.config.atomic import atomic_write, ensure_private_dir, file_lock
-from openclaw.config.loader import MAX_CONFIG_BYTES, file_digest, resolve_document
-from openclaw.config.parse import parse_document
+from openclaw.config.loader import resolve_document
+from openclaw.config.parse import decode, parse_document, read_bytes
 from openclaw.config.paths import Paths, resolve_paths
+from openclaw.config.util import format_path
 from openclaw.errors import ConcurrentWriteError, ConfigError
 
 BACKUP_COUNT = 5  # openclaw.json.bak, .bak.1 ... .bak.4
@@ -41,19 +43,33 @@ def backup_paths(path: Path) -> list[Path]:
 
 
 def serialize(document: dict) -> bytes:
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def _read(path: Path) -> bytes | None:
+    """Plain JSON, 2-space indent, trailing newline; NaN/Infinity are refused (not JSON)."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ConfigError(f"Cannot read config file {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"Config file {path} is larger than 16 MB")
-    return data
+        text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        where = _non_finite_path(document, [])
+        raise ConfigError(
+            f"Cannot write {where or 'the config'}: NaN and Infinity are not valid JSON numbers",
+            hint="Use a finite number (or a string).",
+        ) from None
+    return (text + "\n").encode("utf-8")
+
+
+def _non_finite_path(node: Any, segments: list[str | int]) -> str | None:
+    if isinstance(node, float) and not math.isfinite(node):
+        return format_path(segments)
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    for key, value in items:
+        found = _non_finite_path(value, [*segments, key])
+        if found is not None:
+            return found
+    return None
 
 
 def _rotate_backups(path: Path, current: bytes) -> Path:
@@ -68,8 +84,10 @@ def _rotate_backups(path: Path, current: bytes) -> Path:
 def _remove_stale_temp_files(path: Path) -> None:
     # Only the lock holder writes temp files, so any present now belong to a writer that
     # died mid-write (e.g. killed); they were never renamed over the config.
-    for pattern in (f".{path.name}.*.tmp", f".{path.name}.bak.*.tmp"):
-        for stale in path.parent.glob(pattern):
+    # (atomic_write names them ".<name>.<pid>.<random>.tmp", backups included.)
+    prefix = f".{path.name}."
+    for stale in path.parent.iterdir():
+        if stale.name.startswith(prefix) and stale.name.endswith(".tmp"):
             with contextlib.suppress(OSError):
                 stale.unlink()
 
@@ -78,43 +96,48 @@ def update_config(mutate: Callable[[dict], None], paths: Paths | None = None) ->
     """Apply ``mutate`` to the authored document and write it back atomically."""
     paths = paths or resolve_paths()
     path = paths.config_path
-    ensure_private_dir(path.parent)
-    if path.parent == paths.state_dir:
-        os.chmod(paths.state_dir, 0o700)
-    with file_lock(path, LOCK_TIMEOUT_SECONDS):
-        _remove_stale_temp_files(path)
-        for _attempt in range(MAX_ATTEMPTS):
-            before = _read(path)
-            warnings: list[str] = []
-            if before is None:
-                authored: dict = {}
-            else:
-                text = before.decode("utf-8", errors="strict") if before else "{}"
-                authored, was_json5 = parse_document(text, path)
-                if was_json5:
-                    warnings.append(
-                        f"{paths.display(path)} was JSON5; it is rewritten as plain JSON "
-                        "(comments are not kept)."
-                    )
-            candidate = copy.deepcopy(authored)
-            mutate(candidate)
-            restore_redacted(candidate, authored)
-            resolve_document(candidate, paths, path, validate=True)
-            payload = serialize(candidate)
-            if _read(path) != before:
-                continue  # changed while we worked: re-read and re-apply
-            backup = _rotate_backups(path, before) if before is not None else None
-            atomic_write(path, payload)
-            return WriteResult(path=path, backup_path=backup, warnings=warnings)
+    try:
+        ensure_private_dir(path.parent)
+        if path.parent == paths.state_dir:
+            os.chmod(paths.state_dir, 0o700)
+        with file_lock(path, LOCK_TIMEOUT_SECONDS):
+            return _write_locked(mutate, paths, path)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.filename and Path(exc.filename) != path:
+            reason += f": {paths.display(Path(exc.filename))}"
+        raise ConfigError(f"Cannot write config file {paths.display(path)}: {reason}") from None
+
+
+def _write_locked(mutate: Callable[[dict], None], paths: Paths, path: Path) -> WriteResult:
+    _remove_stale_temp_files(path)
+    for _attempt in range(MAX_ATTEMPTS):
+        before = read_bytes(path)
+        warnings: list[str] = []
+        if before is None:
+            authored: dict = {}
+        else:
+            text = decode(before, path) if before else "{}"
+            authored, was_json5 = parse_document(text, path)
+            if was_json5:
+                warnings.append(
+                    f"{paths.display(path)} was JSON5; it is rewritten as plain JSON "
+                    "(comments are not kept)."
+                )
+        candidate = copy.deepcopy(authored)
+        mutate(candidate)
+        restore_redacted(candidate, authored)
+        resolve_document(candidate, paths, path, validate=True)
+        payload = serialize(candidate)
+        if read_bytes(path) != before:
+            continue  # changed while we worked: re-read and re-apply
+        backup = _rotate_backups(path, before) if before is not None else None
+        atomic_write(path, payload)
+        return WriteResult(path=path, backup_path=backup, warnings=warnings)
     raise ConcurrentWriteError(
         f"{paths.display(path)} kept changing while we tried to write it",
         hint="Another program is editing the file; retry when it is done.",
     )
-
-
-def current_digest(paths: Paths | None = None) -> str | None:
-    data = _read((paths or resolve_paths()).config_path)
-    return None if data is None else file_digest(data)
 
 
 def restore_redacted(candidate: Any, stored: Any, where: str = "") -> None:

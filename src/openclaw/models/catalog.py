@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from openclaw.errors import ModelRefError
-from openclaw.models.refs import ModelRef, model_key, parse_model_ref
+from openclaw.models.refs import ModelRef, agent_defaults, model_key, parse_model_ref
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
@@ -56,22 +56,15 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def _looks_like_lmstudio(provider_id: str, provider_cfg: dict) -> bool:
-    if provider_id in ("lmstudio", "lm-studio"):
-        return True
-    base = str(provider_cfg.get("baseUrl") or "")
-    return ":1234" in base
-
-
 def _needs_plugin_normalisation(provider_id: str, provider_cfg: dict, row: dict) -> bool:
-    # Only LM Studio rewrites rows today (old off/on reasoning maps), so other providers
-    # never pay for importing the provider package.
+    # Only LM Studio rewrites rows today (old off/on reasoning maps), so other rows never
+    # pay for importing the provider package.
     compat = row.get("compat")
-    return (
-        isinstance(compat, dict)
-        and any(key in compat for key in _REASONING_COMPAT_KEYS)
-        and _looks_like_lmstudio(provider_id, provider_cfg)
-    )
+    if not (isinstance(compat, dict) and any(key in compat for key in _REASONING_COMPAT_KEYS)):
+        return False
+    from openclaw.providers import is_lmstudio
+
+    return is_lmstudio(provider_id, provider_cfg)
 
 
 def _normalise(provider_id: str, provider_cfg: dict, row: dict) -> dict:
@@ -118,12 +111,6 @@ def merge_discovered(configured: CatalogEntry, discovered: CatalogEntry) -> Cata
     )
 
 
-def _agent_defaults(cfg: LoadedConfig) -> dict:
-    agents = cfg.data.get("agents")
-    defaults = agents.get("defaults") if isinstance(agents, dict) else None
-    return defaults if isinstance(defaults, dict) else {}
-
-
 def _agent_override(cfg: LoadedConfig, agent_id: str | None, key: str) -> Any:
     if not agent_id:
         return None
@@ -137,7 +124,7 @@ def _agent_override(cfg: LoadedConfig, agent_id: str | None, key: str) -> Any:
 
 def _selection(cfg: LoadedConfig, key: str, agent_id: str | None) -> Any:
     override = _agent_override(cfg, agent_id, key)
-    return override if override is not None else _agent_defaults(cfg).get(key)
+    return override if override is not None else agent_defaults(cfg).get(key)
 
 
 def _primary(selection: Any) -> str | None:
@@ -187,10 +174,6 @@ def resolved_default_ref(cfg: LoadedConfig, agent_id: str | None = None) -> str 
 
 def find_entry(cfg: LoadedConfig, ref: str | ModelRef) -> CatalogEntry | None:
     parsed = ref if isinstance(ref, ModelRef) else parse_model_ref(ref, cfg)
-    for entry in configured_catalog(cfg):
-        if entry.provider == parsed.provider and entry.model_id == parsed.model:
-            return entry
-    for entry in configured_catalog(cfg):
-        if entry.key == parsed.key:
-            return entry
-    return None
+    catalog = configured_catalog(cfg)
+    exact = (e for e in catalog if e.provider == parsed.provider and e.model_id == parsed.model)
+    return next(exact, None) or next((e for e in catalog if e.key == parsed.key), None)

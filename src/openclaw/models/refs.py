@@ -63,9 +63,9 @@ def _split_profile(text: str) -> tuple[str, str | None]:
     if "@" not in last_segment:
         return text, None
     head, _, suffix = text.rpartition("@")
-    if not suffix or _MODEL_SUFFIX.match(suffix):
+    if suffix and _MODEL_SUFFIX.match(suffix):
         return text, None
-    return head, suffix
+    return head, suffix.strip()
 
 
 def alias_map(cfg: LoadedConfig | None) -> dict[str, str]:
@@ -79,12 +79,16 @@ def alias_map(cfg: LoadedConfig | None) -> dict[str, str]:
     return aliases
 
 
-def agent_model_entries(cfg: LoadedConfig | None) -> dict[str, Any]:
-    if cfg is None:
-        return {}
-    agents = cfg.data.get("agents")
+def agent_defaults(cfg: LoadedConfig | None) -> dict[str, Any]:
+    """``agents.defaults`` of the resolved config ({} when absent or not an object)."""
+    agents = cfg.data.get("agents") if cfg is not None else None
     defaults = agents.get("defaults") if isinstance(agents, dict) else None
-    models = defaults.get("models") if isinstance(defaults, dict) else None
+    return defaults if isinstance(defaults, dict) else {}
+
+
+def agent_model_entries(cfg: LoadedConfig | None) -> dict[str, Any]:
+    """``agents.defaults.models``: per-model settings keyed by ref (also the allowlist)."""
+    models = agent_defaults(cfg).get("models")
     return models if isinstance(models, dict) else {}
 
 
@@ -96,6 +100,11 @@ def parse_model_ref(text: str, cfg: LoadedConfig | None = None) -> ModelRef:
             "Model ref is empty", hint="Use provider/model, e.g. lmstudio/qwen/qwen3.5-9b."
         )
     body, profile = _split_profile(cleaned)
+    if not body.strip() or profile == "":
+        raise ModelRefError(
+            f'Invalid model ref "{cleaned}"',
+            hint="Use provider/model[@profile], e.g. lmstudio/qwen/qwen3.5-9b@work.",
+        )
     if "/" not in body:
         return _bare_name(body, profile, cfg, cleaned)
     provider_text, _, model = body.partition("/")
