@@ -33,15 +33,6 @@ def write_config(home: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-def provider_block(
-    base_url: str, models: list[dict[str, Any]], *, api_key: str | None = None
-) -> dict[str, Any]:
-    block: dict[str, Any] = {"baseUrl": base_url, "api": "openai-completions", "models": models}
-    if api_key:
-        block["apiKey"] = api_key
-    return block
-
-
 def make_spec(
     key: str = "test/m1", *, context: int | None = 32768, max_tokens: int | None = 1024, **row: Any
 ) -> ModelSpec:

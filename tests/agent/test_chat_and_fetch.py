@@ -143,3 +143,48 @@ def test_web_fetch_in_a_turn_with_a_trusting_test_policy(
     assert result.error is None and result.text == "Sunny in Paris."
     tool_msg = next(m for m in _chat_bodies(lms)[1]["messages"] if m["role"] == "tool")
     assert "Paris: sunny, 21C" in tool_msg["content"] and "Title: Forecast" in tool_msg["content"]
+
+
+def test_chat_survives_an_error_raised_by_a_turn(isolated_home: Path, lms: FakeLMStudio) -> None:
+    lms_config(isolated_home, lms)
+    lms.script(Reply(text="One."), Reply(text="Two."))
+    env = dict(os.environ, TERM="xterm")
+    index = isolated_home / ".openclaw" / "agents" / "main" / "sessions" / "sessions.json"
+    child = pexpect.spawn(
+        sys.executable, ["-m", "openclaw", "agent"], env=env, encoding="utf-8", timeout=15
+    )
+    try:
+        child.expect("› ")
+        child.sendline("hello")
+        child.expect("One.")
+        child.expect("› ")
+        good = index.read_text()
+        index.write_text("{broken")
+        child.sendline("again")
+        child.expect("Error: Session index .* is not valid JSON")
+        child.expect("Hint: ")
+        child.expect("› ")  # still in the chat
+        index.write_text(good)
+        child.sendline("and again")
+        child.expect("Two.")
+        child.expect("› ")
+        child.sendline("/exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    assert "Traceback" not in (child.before or "")
+
+
+def test_json_without_a_message_on_a_terminal_is_refused(isolated_home: Path) -> None:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "openclaw", "agent", "--json"],
+        env=dict(os.environ, TERM="xterm"),
+        encoding="utf-8",
+        timeout=15,
+    )
+    child.expect("Error: --json needs a message")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 1

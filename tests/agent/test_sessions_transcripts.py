@@ -46,6 +46,8 @@ def test_new_and_session_id_lookup(tmp_path: Path) -> None:
     assert by_id.key == "agent:main:main" and not by_id.created
     other = store.resolve(session_id="my-session-1")
     assert other.session_id == "my-session-1" and other.created
+    with pytest.raises(UsageError, match="already exists"):
+        store.resolve(session_id=fresh.session_id, new=True)
 
 
 def test_record_turn_accumulates_totals(tmp_path: Path) -> None:
@@ -159,3 +161,81 @@ def test_append_is_one_write_per_line(tmp_path: Path, monkeypatch: pytest.Monkey
     t.append(UserMessage(content="x" * 10000))
     assert all(w.endswith(b"\n") for w in writes)
     assert len(writes) == 2  # header + the entry, each a whole line in one write
+
+
+_RECORDER = """
+import sys
+from pathlib import Path
+from openclaw.agent.sessions import SessionStore
+store = SessionStore(Path(sys.argv[1]))
+for _ in range(int(sys.argv[2])):
+    store.record_turn("agent:main:main", "s1", provider="p", model="m", fresh=True,
+                      usage={"input": 1, "output": 1, "cacheRead": 0, "cacheWrite": 0, "total": 2})
+"""
+
+
+def test_two_processes_updating_the_index_lose_nothing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    sessions = tmp_path / "agents" / "main" / "sessions"
+    store = SessionStore(sessions)
+    store.activate(store.resolve(session_id="s1", key="agent:main:main"), thinkingLevel="low")
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _RECORDER, str(sessions), "100"]) for _ in range(2)
+    ]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    entry = store.get("agent:main:main")
+    assert entry is not None
+    assert (entry["inputTokens"], entry["totalTokens"]) == (200, 400)  # every update counted
+    assert entry["thinkingLevel"] == "low"  # and the overrides survived
+    assert not list(sessions.glob(".*.tmp"))  # no temp files left behind
+
+
+def test_record_turn_keeps_a_key_that_moved_to_a_new_session(tmp_path: Path) -> None:
+    store = SessionStore(tmp_path / "agents" / "main" / "sessions")
+    old = store.resolve()
+    store.activate(old)
+    new = store.resolve(new=True)  # another process: `openclaw agent --new ...`
+    store.activate(new, thinkingLevel="high")
+    usage = {"input": 4, "output": 2, "cacheRead": 0, "cacheWrite": 0, "total": 6}
+    store.record_turn(old.key, old.session_id, provider="p", model="m", usage=usage, fresh=True)
+    current = store.get(old.key)
+    assert current is not None
+    assert current["sessionId"] == new.session_id and current["thinkingLevel"] == "high"
+    # the finished turn's totals are filed under its own id and it stays reachable
+    again = store.resolve(session_id=old.session_id)
+    assert not again.created and again.entry["totalTokens"] == 6
+
+
+def test_a_corrupt_transcript_gives_one_warning(tmp_path: Path) -> None:
+    path = tmp_path / "s4.jsonl"
+    t = Transcript(path, "s4")
+    t.append(UserMessage(content="kept"))
+    with open(path, "ab") as fh:
+        fh.write(b"\x00\xff garbage\n" * 50 + b"[1, 2]\n")
+    t2 = Transcript(path, "s4")
+    t2.append(UserMessage(content="after"))
+    data = read_transcript(path)
+    assert [m.content for m in data.messages()] == ["kept", "after"]  # type: ignore[union-attr]
+    assert len(data.warnings) == 1 and "51 unreadable line(s)" in data.warnings[0]
+
+
+def test_unreadable_transcript_is_a_clear_error(tmp_path: Path) -> None:
+    from openclaw.errors import ConfigError
+
+    (tmp_path / "dir.jsonl").mkdir()
+    with pytest.raises(ConfigError) as err:
+        read_transcript(tmp_path / "dir.jsonl")
+    assert "Cannot read transcript" in err.value.message and err.value.hint
+
+
+def test_an_index_of_the_wrong_shape_is_refused_not_overwritten(tmp_path: Path) -> None:
+    from openclaw.errors import ConfigError
+
+    store = SessionStore(tmp_path / "s")
+    store.dir.mkdir()
+    store.index_path.write_text('["not", "an", "object"]')
+    with pytest.raises(ConfigError, match="not a JSON object"):
+        store.activate(store.resolve(session_id="x1"))
+    assert store.index_path.read_text() == '["not", "an", "object"]'

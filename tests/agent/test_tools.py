@@ -35,7 +35,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         type(self).hits.append(self.path)
-        if self.path == "/big":
+        if self.path == "/slow":
+            import time
+
+            time.sleep(3)
+            body = PAGE
+        elif self.path == "/big":
             body = b"<p>" + b"word " * 20000 + b"</p>"
         elif self.path == "/bin":
             self.send_response(200)
@@ -174,3 +179,26 @@ def test_html_to_text_drops_markup() -> None:
     title, text = html_to_text(PAGE.decode())
     assert title == "Test Page"
     assert "- one" in text and "Weather" in text
+
+
+def test_read_refuses_a_fifo_instead_of_blocking(workspace: Path) -> None:
+    import os
+
+    os.mkfifo(workspace / "pipe")
+    r = _run(default_registry(), "read", {"path": "pipe"}, workspace)
+    assert r.is_error and "not a regular file" in _text(r)
+
+
+def test_web_fetch_size_and_time_caps(page_server: tuple[str, list[str]], tmp_path: Path) -> None:
+    import time
+
+    origin, _hits = page_server
+    policy = provider_policy("test-fetch", origin, None)
+    small = ToolRegistry.of([make_web_fetch_tool(policy, max_bytes=10_000)])
+    r = _run(small, "web_fetch", {"url": origin + "/big"}, tmp_path)  # ~100 KB body
+    assert r.is_error and "larger than the 10000-byte limit" in _text(r)
+    quick = ToolRegistry.of([make_web_fetch_tool(policy, timeout=0.3)])
+    t0 = time.monotonic()
+    r = _run(quick, "web_fetch", {"url": origin + "/slow"}, tmp_path)
+    assert time.monotonic() - t0 < 2.5
+    assert r.is_error and "timed out" in _text(r)

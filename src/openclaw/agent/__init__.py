@@ -3,7 +3,8 @@
 Modules (import the one you need; nothing heavy happens here):
 
 * ``runner``     ``run_turn(cfg, TurnOptions, registry=, observer=, abort=)`` -> ``TurnResult``;
-                 ``TurnObserver`` callbacks; ``AbortHandle`` (Ctrl-C); ``model_chain``.
+                 ``TurnObserver`` callbacks; ``AbortHandle`` (Ctrl-C). The model chain comes
+                 from ``models.catalog`` (``default_model_ref``, ``fallback_refs``).
 * ``sessions``   ``SessionStore`` for ``agents/<id>/sessions/sessions.json``.
 * ``transcript`` ``Transcript`` (append-only JSONL) and ``read_transcript``.
 * ``prompt``     ``build_system_prompt`` (compact default + optional workspace AGENTS.md).

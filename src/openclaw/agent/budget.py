@@ -11,7 +11,6 @@ anything is sent.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +26,7 @@ from openclaw.llm.types import (
     ToolSpec,
     UserMessage,
 )
+from openclaw.llm.usage import estimate_tokens
 
 #: Chat templates add role markers around every message; a small flat allowance per message.
 PER_MESSAGE_OVERHEAD = 4
@@ -41,7 +41,7 @@ class PromptTooLargeError(ContextOverflowError):
 
 
 def estimate_text(text: str) -> int:
-    return math.ceil(len(text) / 4)
+    return estimate_tokens(len(text))
 
 
 def estimate_message(msg: Message) -> int:
@@ -87,7 +87,7 @@ def tool_schema_chars(tools: Sequence[ToolSpec]) -> int:
 
 
 def estimate_tools(tools: Sequence[ToolSpec]) -> int:
-    return math.ceil(tool_schema_chars(tools) / 4)
+    return estimate_tokens(tool_schema_chars(tools))
 
 
 def estimate_prompt(

@@ -56,7 +56,6 @@ def build_system_prompt(
     model_key: str | None = None,
     tools_disabled_reason: str | None = None,
     now: datetime | None = None,
-    include_user_file: bool = True,
 ) -> PromptParts:
     """``tools`` are (name, one-line summary) pairs of the tools sent with this turn."""
     today = (now or datetime.now().astimezone()).strftime("%A %Y-%m-%d")
@@ -87,10 +86,7 @@ def build_system_prompt(
         " (lists, tables, code). If you are unsure or lack information, say so instead of"
         " guessing.",
     ]
-    warnings: list[str] = []
-    user_path: Path | None = None
-    if include_user_file:
-        user_text, user_path, warnings = _load_user_file(workspace)
-        if user_text:
-            lines += ["", f"## Instructions from {USER_FILE_NAME}", "", user_text]
+    user_text, user_path, warnings = _load_user_file(workspace)
+    if user_text:
+        lines += ["", f"## Instructions from {USER_FILE_NAME}", "", user_text]
     return PromptParts("\n".join(lines), user_path, warnings)

@@ -26,7 +26,7 @@ from openclaw.agent.budget import (
 from openclaw.agent.prompt import build_system_prompt
 from openclaw.agent.sessions import SessionRef, SessionStore, validate_id
 from openclaw.agent.tools import ToolContext, ToolRegistry, default_registry
-from openclaw.agent.transcript import Transcript, read_transcript
+from openclaw.agent.transcript import Transcript, TranscriptData, read_transcript
 from openclaw.errors import (
     FALLBACK_TRIGGERS,
     ContextOverflowError,
@@ -173,23 +173,6 @@ def _defaults(cfg: LoadedConfig) -> dict[str, Any]:
     return d if isinstance(d, dict) else {}
 
 
-def model_chain(cfg: LoadedConfig, agent_id: str = "main") -> tuple[str | None, list[str]]:
-    """(primary, fallbacks) for an agent: its own ``model`` wins over agents.defaults.model."""
-    for source in (_agent_entry(cfg, agent_id).get("model"), _defaults(cfg).get("model")):
-        if isinstance(source, str) and source.strip():
-            return source.strip(), []
-        if isinstance(source, dict):
-            primary = source.get("primary")
-            fallbacks = source.get("fallbacks")
-            fb = (
-                [f for f in fallbacks if isinstance(f, str) and f.strip()]
-                if isinstance(fallbacks, list)
-                else []
-            )
-            return (primary if isinstance(primary, str) and primary.strip() else None), fb
-    return None, []
-
-
 def workspace_dir(cfg: LoadedConfig, agent_id: str = "main") -> Path:
     for value in (_agent_entry(cfg, agent_id).get("workspace"), _defaults(cfg).get("workspace")):
         if isinstance(value, str) and value.strip():
@@ -217,7 +200,9 @@ def sanitize_history(messages: list[Message]) -> list[Message]:
     """Make a stored history safe to replay.
 
     Failed or aborted assistant entries keep only their text; tool calls without a result get a
-    synthetic error result; results without a call are dropped.
+    synthetic error result; results without a call are dropped. A user message that never got an
+    answer (the turn failed or was interrupted before any text) is left out: replaying it would
+    put two user messages in a row, which strict chat templates (Gemma, Mistral) reject.
     """
     out: list[Message] = []
     pending: dict[str, ToolCall] = {}
@@ -260,7 +245,14 @@ def sanitize_history(messages: list[Message]) -> list[Message]:
                     pending[call.id] = call
         out.append(msg)
     flush()
-    return out
+    return [
+        msg
+        for i, msg in enumerate(out)
+        if not (
+            isinstance(msg, UserMessage)
+            and (i + 1 == len(out) or isinstance(out[i + 1], UserMessage))
+        )
+    ]
 
 
 # -- the turn ----------------------------------------------------------------------------------
@@ -296,6 +288,7 @@ class _Turn:
         self.store = store
         self.session = session
         self.transcript: Transcript | None = None
+        self.stored: TranscriptData | None = None  # the file as read at the start of the turn
         self.deadline = (
             time.monotonic() + opts.timeout if opts.timeout and opts.timeout > 0 else None
         )
@@ -306,6 +299,12 @@ class _Turn:
         self.turn_timed_out = False
 
     # -- helpers
+    def _timeout_error(self) -> RequestTimeoutError:
+        return RequestTimeoutError(
+            f"The turn took longer than {self.opts.timeout:g} s and was stopped.",
+            hint="Raise the limit with --timeout SECONDS.",
+        )
+
     def notice(self, text: str, level: Literal["info", "warn"] = "info") -> None:
         self.result.notices.append(text)
         self.obs.on_notice(text, level)
@@ -318,12 +317,17 @@ class _Turn:
                 self.store.transcript_path(self.session.session_id),
                 self.session.session_id,
                 secrets=self.secrets,
+                existing=self.stored,
             )
             self.result.transcript_path = self.transcript.path
         self.transcript.append(msg)
 
-    def add_secret(self, spec: ModelSpec) -> None:
+    def add_secrets(self, spec: ModelSpec) -> None:
+        """The key and secret header values of a model never reach the transcript."""
+        from openclaw.auth.redact import is_header_secret
+
         self.secrets.append(spec.api_key or "")
+        self.secrets += [v for k, v in spec.headers.items() if is_header_secret(k)]
         if self.transcript is not None:
             self.transcript.secrets = [s for s in self.secrets if s]
 
@@ -384,10 +388,7 @@ class _Turn:
                 content.append(TextContent(text="".join(texts)))
             timed_out = not self.abort.aborted and scope.cancelled_caught
             if timed_out:
-                error = RequestTimeoutError(
-                    f"The turn took longer than {self.opts.timeout:g} s and was stopped.",
-                    hint="Raise the limit with --timeout SECONDS.",
-                )
+                error = self._timeout_error()
             elif not scope.cancelled_caught:
                 from openclaw.errors import MalformedResponseError
 
@@ -415,6 +416,8 @@ class _Turn:
         if msg.stop_reason == "error" and not msg.content and u.input == 0 and u.output == 0:
             return  # nothing was processed (unreachable, refused): nothing to estimate
         if u.source == "none" or (u.input == 0 and u.output == 0):
+            from openclaw.llm.usage import estimate_tokens
+
             out_chars = sum(
                 len(p.text)
                 if isinstance(p, TextContent)
@@ -423,12 +426,9 @@ class _Turn:
                 else len(p.name) + len(str(p.arguments))
                 for p in msg.content
             )
-            msg.usage = Usage(
-                input=estimate_prompt(context.system_prompt, context.messages, context.tools),
-                output=-(-out_chars // 4),
-                source="estimated",
-            )
-            msg.usage.total = msg.usage.input + msg.usage.output
+            inp = estimate_prompt(context.system_prompt, context.messages, context.tools)
+            out = estimate_tokens(out_chars)
+            msg.usage = Usage(input=inp, output=out, total=inp + out, source="estimated")
         elif not u.total:
             u.total = u.input + u.output + u.cache_read + u.cache_write
 
@@ -449,7 +449,7 @@ class _Turn:
         opts = self.opts
         started = time.monotonic()
         user = UserMessage(content=opts.message)
-        stored = read_transcript(self.store.transcript_path(self.session.session_id))
+        stored = self.stored = read_transcript(self.store.transcript_path(self.session.session_id))
         for w in stored.warnings:
             self.notice(w, "warn")
         history = sanitize_history(stored.messages())
@@ -463,7 +463,10 @@ class _Turn:
         if explicit:
             chain: list[str | None] = [explicit]
         else:
-            primary, fallbacks = model_chain(self.cfg, opts.agent_id)
+            from openclaw.models.catalog import default_model_ref, fallback_refs
+
+            primary = default_model_ref(self.cfg, opts.agent_id)
+            fallbacks = fallback_refs(self.cfg, opts.agent_id)
             chain = [primary, *[f for f in fallbacks if f != primary]]
         thinking = opts.thinking or self.session.entry.get("thinkingLevel")
         if thinking is not None and thinking not in THINKING_LEVELS:
@@ -490,7 +493,7 @@ class _Turn:
                 self.result.attempts.append(FallbackAttempt(label, exc.message))
                 self.notice(f"Skipping fallback {label}: {exc.message}", "warn")
                 continue
-            self.add_secret(spec)
+            self.add_secrets(spec)
             fallback_from = self.result.attempts[0].ref if self.result.attempts else None
             self.obs.on_model(spec, fallback_from)
             outcome = await self._run_with_model(
@@ -523,6 +526,10 @@ class _Turn:
                 "warn",
             )
         self.result.duration_ms = int((time.monotonic() - started) * 1000)
+        if any(self.secrets):  # an answer echoing the key must not carry it into --json
+            from openclaw.auth.redact import redact_text
+
+            self.result.text = redact_text(self.result.text, self.secrets)
         # Rates over a few milliseconds (an instant server, a two-token answer) mean nothing.
         if self.gen_seconds >= 0.05 and self.result.usage.output:
             self.result.tokens_per_second = self.result.usage.output / self.gen_seconds
@@ -560,21 +567,21 @@ class _Turn:
         tools_enabled = (
             self.opts.tools != "none" and self.registry is not None and len(self.registry) > 0
         )
-        tools_note: str | None = None
+        tools_off: str | None = None  # why, for the summary and the system prompt
         if self.opts.tools == "none":
-            tools_note = "tools off (--tools none)"
+            tools_off = "--tools none"
         elif spec.compat.get("supportsTools") is False:
             tools_enabled = False
-            tools_note = f"tools off ({spec.key} has compat.supportsTools: false)"
+            tools_off = f"{spec.key} has compat.supportsTools: false"
         res.tools_enabled = tools_enabled
-        res.tools_note = tools_note
+        res.tools_note = f"tools off ({tools_off})" if tools_off else None
         registry = self.registry if tools_enabled else None
         tool_specs = registry.specs() if registry else []
         prompt = build_system_prompt(
             workspace=self.workspace,
             tools=registry.summaries() if registry else [],
             model_key=spec.key,
-            tools_disabled_reason=(tools_note[len("tools off (") : -1] if tools_note else None),
+            tools_disabled_reason=tools_off,
         )
         for w in prompt.warnings:
             self.notice(w, "warn")
@@ -726,18 +733,12 @@ class _Turn:
                 self.write(result)
                 self.obs.on_tool_result(result)
                 current.append(result)
-                if self.abort.aborted or tscope_timed_out(self.deadline):
+                past_deadline = self.deadline is not None and time.monotonic() >= self.deadline
+                if self.abort.aborted or past_deadline:
                     res.stop_reason = "aborted" if self.abort.aborted else "error"
                     if not self.abort.aborted:
-                        res.error = RequestTimeoutError(
-                            f"The turn took longer than {self.opts.timeout:g} s and was stopped.",
-                            hint="Raise the limit with --timeout SECONDS.",
-                        )
+                        res.error = self._timeout_error()
                     return "done"
-
-
-def tscope_timed_out(deadline: float | None) -> bool:
-    return deadline is not None and time.monotonic() >= deadline
 
 
 def _overflow_error(err: ContextOverflowError, budget: Budget, spec: ModelSpec) -> OpenClawError:

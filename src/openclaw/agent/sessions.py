@@ -3,16 +3,14 @@
 The index maps a session key (``agent:<agentId>:main`` by default) to an entry naming the
 current transcript (``sessionId``) plus per-session overrides (model, thinking level) and
 token totals. Writes take a file lock, re-read the document, apply one change and replace the
-file atomically (temp file + fsync + rename), so two processes never lose each other's updates.
+file atomically (``config.atomic``: temp file + fsync + rename), so two processes never lose each
+other's updates.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -72,15 +70,16 @@ class SessionStore:
             return {}
         except OSError as exc:
             raise ConfigError(f"Cannot read {self.index_path}: {exc.strerror}") from None
+        hint = "Move the file aside; transcripts (*.jsonl) are kept and stay readable."
         try:
             data = json.loads(text) if text.strip() else {}
         except json.JSONDecodeError as exc:
             raise ConfigError(
                 f"Session index {self.index_path} is not valid JSON (line {exc.lineno})",
-                hint="Move the file aside; transcripts (*.jsonl) are kept and stay readable.",
+                hint=hint,
             ) from None
-        if not isinstance(data, dict):
-            return {}
+        if not isinstance(data, dict):  # never silently replaced (and lost) by the next write
+            raise ConfigError(f"Session index {self.index_path} is not a JSON object", hint=hint)
         return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, dict)}
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -92,35 +91,33 @@ class SessionStore:
                 return key, entry
         return None
 
+    def explicit_key(self, session_id: str, agent_id: str | None = None) -> str:
+        """The key of a session named only by its id (``--session-id`` without a key)."""
+        return f"agent:{agent_id or self.dir.parent.name}:explicit:{session_id}"
+
     def transcript_path(self, session_id: str) -> Path:
         return self.dir / f"{validate_id(session_id, 'session id')}.jsonl"
 
     # -- writing ---------------------------------------------------------------------------
     def update(self, mutate: Callable[[dict[str, dict[str, Any]]], None]) -> dict[str, Any]:
         """Lock, re-read, ``mutate(index)`` in place, write atomically. Returns the index."""
-        from filelock import FileLock
+        from filelock import Timeout
 
-        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with FileLock(str(self.index_path) + ".lock", timeout=10):
-            index = self.load()
-            mutate(index)
-            self._write(index)
-        return index
+        from openclaw.config.atomic import atomic_write, ensure_private_dir, file_lock
 
-    def _write(self, index: dict[str, dict[str, Any]]) -> None:
-        data = json.dumps(index, indent=2, ensure_ascii=False) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=".sessions.", suffix=".tmp", dir=self.dir)
+        ensure_private_dir(self.dir)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.index_path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+            with file_lock(self.index_path, timeout=10):
+                index = self.load()
+                mutate(index)
+                data = json.dumps(index, indent=2, ensure_ascii=False) + "\n"
+                atomic_write(self.index_path, data.encode("utf-8"))
+        except Timeout:
+            raise ConfigError(
+                f"Session index {self.index_path} is locked by another process",
+                hint=f"Retry when the other openclaw command is done (lock: {self.index_path}.lock).",
+            ) from None
+        return index
 
     def resolve(
         self,
@@ -134,14 +131,20 @@ class SessionStore:
 
         ``session_id`` wins: an existing id is found under whatever key holds it; an unknown id
         starts a session with exactly that id (under ``key`` if given). ``new`` starts a fresh
-        transcript under the key, keeping the old file.
+        transcript under the key, keeping the old file (with an existing ``session_id``, it is
+        a UsageError: that transcript cannot start afresh).
         """
         if session_id is not None:
             validate_id(session_id, "session id")
             found = self.find_by_session_id(session_id)
-            if found is not None and not new:
+            if found is not None and new:
+                raise UsageError(
+                    f"Session {session_id} already exists; --new cannot start it afresh",
+                    hint="Drop --new to continue it, or pass a new --session-id.",
+                )
+            if found is not None:
                 return SessionRef(found[0], session_id, found[1], created=False)
-            the_key = key or (found[0] if found else f"agent:{agent_id}:explicit:{session_id}")
+            the_key = key or (found[0] if found else self.explicit_key(session_id, agent_id))
             return self._create(the_key, session_id)
         the_key = key or default_session_key(agent_id)
         entry = self.get(the_key)
@@ -195,9 +198,12 @@ class SessionStore:
 
         def mutate(index: dict[str, dict[str, Any]]) -> None:
             entry = index.get(key)
-            if not isinstance(entry, dict) or entry.get("sessionId") != session_id:
-                entry = {"sessionId": session_id}
-                index[key] = entry
+            if isinstance(entry, dict) and entry.get("sessionId") != session_id:
+                # Another process moved the key to a new session during this turn (--new,
+                # /new): keep its entry and file this session under its own id.
+                entry = index.setdefault(self.explicit_key(session_id), {"sessionId": session_id})
+            elif not isinstance(entry, dict):
+                entry = index[key] = {"sessionId": session_id}
             entry["updatedAt"] = now_ms()
             if provider:
                 entry["modelProvider"] = provider

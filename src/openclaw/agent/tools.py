@@ -69,12 +69,6 @@ class ToolRegistry:
         """Add a tool, replacing one of the same name."""
         self.tools[tool.name] = tool
 
-    def remove(self, name: str) -> None:
-        self.tools.pop(name, None)
-
-    def get(self, name: str) -> Tool | None:
-        return self.tools.get(name)
-
     @property
     def names(self) -> list[str]:
         return sorted(self.tools)
@@ -168,6 +162,8 @@ async def _read(args: dict[str, Any], ctx: ToolContext) -> str:
     path = confine(ctx.workspace, user_path)
     if path.is_dir():
         raise ToolError(f"{user_path} is a directory (use ls)")
+    if path.exists() and not path.is_file():  # a FIFO or device would block or never end
+        raise ToolError(f"{user_path} is not a regular file")
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:

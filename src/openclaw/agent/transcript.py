@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from openclaw.auth.redact import REDACTED
+from openclaw.errors import ConfigError
 from openclaw.llm.types import (
     AssistantMessage,
     ImageContent,
@@ -51,17 +53,13 @@ def _secs(value: Any) -> float:
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4 and secret in text:
-            text = text.replace(secret, "__OPENCLAW_REDACTED__")
+    """Replace every secret (longest first) by the sentinel; transcripts keep no part of it."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
     return text
 
 
 # -- message <-> dict ---------------------------------------------------------------------
-def usage_to_dict(usage: Usage) -> dict[str, Any]:
-    return usage.to_dict()
-
-
 def usage_from_dict(data: Any) -> Usage:
     if not isinstance(data, dict):
         return Usage()
@@ -132,7 +130,7 @@ def message_to_dict(msg: Message, secrets: Iterable[str] = ()) -> dict[str, Any]
             "content": [_part_to_dict(p, secrets) for p in msg.content],
             "provider": msg.provider,
             "model": msg.model,
-            "usage": usage_to_dict(msg.usage),
+            "usage": msg.usage.to_dict(),
             "stopReason": msg.stop_reason,
             "timestamp": _ms(msg.timestamp),
         }
@@ -210,9 +208,14 @@ def read_transcript(path: Path) -> TranscriptData:
         raw = path.read_bytes()
     except FileNotFoundError:
         return TranscriptData(None, [])
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot read transcript {path}: {exc.strerror}",
+            hint="Check the file, or start a new session with --new.",
+        ) from None
     header: dict[str, Any] | None = None
     entries: list[dict[str, Any]] = []
-    warnings: list[str] = []
+    bad: list[int] = []
     lines = raw.split(b"\n")
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -220,36 +223,53 @@ def read_transcript(path: Path) -> TranscriptData:
         try:
             obj = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            last = all(not rest.strip() for rest in lines[number:])
-            what = "torn last line (interrupted write)" if last else "unreadable line"
-            warnings.append(f"{path.name}: skipped {what} {number}")
-            continue
+            obj = None
         if not isinstance(obj, dict):
-            warnings.append(f"{path.name}: skipped non-object line {number}")
+            bad.append(number)
             continue
         if obj.get("type") == "session" and header is None:
             header = obj
         else:
             entries.append(obj)
+    warnings: list[str] = []
+    last_line = max((n for n, line in enumerate(lines, 1) if line.strip()), default=0)
+    if bad == [last_line] and not raw.endswith(b"\n"):
+        warnings.append(f"{path.name}: skipped torn last line {bad[0]} (interrupted write)")
+    elif bad:
+        # One warning, however many lines are damaged (a corrupt file must not flood stderr).
+        shown = ", ".join(str(n) for n in bad[:5]) + (", …" if len(bad) > 5 else "")
+        warnings.append(f"{path.name}: skipped {len(bad)} unreadable line(s) ({shown})")
     return TranscriptData(header, entries, warnings)
 
 
 class Transcript:
     """Append-only writer for one session's JSONL file."""
 
-    def __init__(self, path: Path, session_id: str, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        path: Path,
+        session_id: str,
+        secrets: Iterable[str] = (),
+        *,
+        existing: TranscriptData | None = None,
+    ) -> None:
+        """``existing``: the file as the caller already read it (saves a second read)."""
         self.path = path
         self.session_id = session_id
         self.secrets = [s for s in secrets if s]
         self._last_id: str | None = None
         self._checked = False
+        self._existing = existing
 
     def _ensure_header(self) -> None:
         if self._checked:
             return
         self._checked = True
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        data = read_transcript(self.path)
+        from openclaw.config.atomic import ensure_private_dir
+
+        ensure_private_dir(self.path.parent)
+        data = self._existing if self._existing is not None else read_transcript(self.path)
+        self._existing = None
         if data.header is None and not data.entries:
             self._append_line(
                 {
@@ -266,15 +286,12 @@ class Transcript:
 
     def _append_line(self, obj: dict[str, Any]) -> None:
         line = (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             # A torn last line from an earlier crash must not swallow this entry.
             size = os.fstat(fd).st_size
-            if size:
-                with open(self.path, "rb") as fh:
-                    fh.seek(size - 1)
-                    if fh.read(1) != b"\n":
-                        line = b"\n" + line
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line
             written = os.write(fd, line)
             if written != len(line):
                 raise OSError(f"short write to {self.path.name} ({written}/{len(line)} bytes)")
@@ -296,18 +313,3 @@ class Transcript:
         )
         self._last_id = entry_id
         return entry_id
-
-    def append_event(self, kind: str, **fields: Any) -> None:
-        """Non-message entries (model change, notices); readers ignore unknown types."""
-        self._ensure_header()
-        entry_id = _secrets.token_hex(4)
-        self._append_line(
-            {
-                "type": kind,
-                "id": entry_id,
-                "parentId": self._last_id,
-                "timestamp": _iso(),
-                **fields,
-            }
-        )
-        self._last_id = entry_id

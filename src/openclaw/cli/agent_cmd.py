@@ -15,6 +15,7 @@ import click
 
 from openclaw.agent.runner import TurnObserver
 from openclaw.errors import OpenClawError, UsageError
+from openclaw.llm.types import THINKING_LEVELS
 
 if TYPE_CHECKING:
     from openclaw.agent.runner import TurnOptions, TurnResult
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
     from openclaw.llm.types import AssistantMessage, ModelSpec, ToolCall, ToolResultMessage
 
-THINKING_CHOICES = ("off", "minimal", "low", "medium", "high", "xhigh", "adaptive", "max")
 EXIT_INTERRUPTED = 130
 
 
@@ -315,20 +315,24 @@ def _run_one(
     abort = AbortHandle()
 
     async def main() -> TurnResult:
+        async def watch() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT) as signals:
+                async for _ in signals:
+                    abort.abort()
+
+        failure: Exception | None = None
         async with anyio.create_task_group() as tg:
-
-            async def watch() -> None:
-                with anyio.open_signal_receiver(signal.SIGINT) as signals:
-                    async for _ in signals:
-                        abort.abort()
-
             tg.start_soon(watch)
             try:
                 result = await run_turn(
                     cfg, opts, registry=registry, observer=renderer, abort=abort
                 )
+            except Exception as exc:  # re-raised below, not wrapped in an ExceptionGroup
+                failure = exc
             finally:
                 tg.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
         return result
 
     try:
@@ -372,15 +376,11 @@ def _parse_timeout(text: str | None) -> float | None:
     return value
 
 
-def _validate(thinking: str | None, timeout: float | None, tools: str) -> None:
-    if thinking is not None and thinking not in THINKING_CHOICES:
+def _validate(thinking: str | None, tools: str) -> None:
+    if thinking is not None and thinking not in THINKING_LEVELS:
         raise UsageError(
             f"Unknown thinking level {thinking!r}",
-            hint="Use one of: " + ", ".join(THINKING_CHOICES) + ".",
-        )
-    if timeout is not None and not timeout > 0:
-        raise UsageError(
-            "--timeout must be a positive number of seconds", hint="e.g. --timeout 120"
+            hint="Use one of: " + ", ".join(THINKING_LEVELS) + ".",
         )
     if tools not in ("none", "default"):
         raise UsageError(f"Unknown tool set {tools!r}", hint="Use --tools default or --tools none.")
@@ -418,7 +418,7 @@ def agent(
     from openclaw.agent.sessions import validate_id
 
     timeout = _parse_timeout(timeout_text)
-    _validate(thinking, timeout, tools_mode)
+    _validate(thinking, tools_mode)
     validate_id(agent_id, "agent id")
     if session_id is not None:
         validate_id(session_id, "session id")
@@ -428,7 +428,13 @@ def agent(
             raise UsageError("No message: stdin was empty.", hint='Use -m "your message".')
     if message is not None and not message.strip():
         raise UsageError("The message is empty.", hint='Use -m "your message".')
+    if message is None and as_json:
+        raise UsageError(
+            "--json needs a message: the interactive chat has no JSON output.",
+            hint='Use -m "your message" --json, or pipe the message on stdin.',
+        )
     show_thinking = not hide_thinking and thinking != "off"
+    cfg = _load_config()
     opts = TurnOptions(
         message=message or "",
         agent_id=agent_id,
@@ -437,12 +443,9 @@ def agent(
         session_key=session_key,
         session_id=session_id,
         new_session=new_session,
-        timeout=timeout or DEFAULT_TIMEOUT,
+        timeout=timeout or _configured_timeout(cfg) or DEFAULT_TIMEOUT,
         tools="none" if tools_mode == "none" else "default",
     )
-    cfg = _load_config()
-    if timeout is None:
-        opts.timeout = _configured_timeout(cfg) or DEFAULT_TIMEOUT
     if message is None:
         return chat_loop(cfg, opts, show_thinking=show_thinking)
 
@@ -478,8 +481,8 @@ CHAT_HELP = """Commands:
 def chat_loop(cfg: LoadedConfig, opts: TurnOptions, *, show_thinking: bool) -> int:
     from dataclasses import replace
 
-    from openclaw.agent.runner import model_chain
     from openclaw.agent.sessions import SessionStore
+    from openclaw.models.catalog import resolved_default_ref
 
     try:
         import readline  # noqa: F401  (line editing and history for input())
@@ -496,9 +499,9 @@ def chat_loop(cfg: LoadedConfig, opts: TurnOptions, *, show_thinking: bool) -> i
     base = replace(opts, session_key=key, session_id=sid, new_session=False)
     renderer = RichRenderer(show_thinking=show_thinking)
     out = renderer.console
-    primary, _ = model_chain(cfg, opts.agent_id)
+    primary = resolved_default_ref(cfg, opts.agent_id)
     out.print(
-        f"openclaw chat · session {sid} · model {opts.model or primary or '(default)'}"
+        f"openclaw chat · session {sid} · model {opts.model or primary or '(none configured)'}"
         " · /help for commands, /exit to leave",
         style="dim",
         markup=False,
@@ -570,7 +573,7 @@ def _chat_model(
 ) -> TurnOptions:
     from dataclasses import replace
 
-    from openclaw.agent.runner import model_chain
+    from openclaw.models.catalog import resolved_default_ref
 
     if not arg:
         entry = store.get(key) or {}
@@ -580,7 +583,8 @@ def _chat_model(
             else None
         )
         out.print(
-            f"Model: {cur or model_chain(cfg, base.agent_id)[0] or '(default)'}", markup=False
+            f"Model: {cur or resolved_default_ref(cfg, base.agent_id) or '(none configured)'}",
+            markup=False,
         )
         return base
     if arg == "default":
@@ -611,8 +615,8 @@ def _chat_think(
             markup=False,
         )
         return base
-    if arg not in THINKING_CHOICES:
-        out.print("Use one of: " + ", ".join(THINKING_CHOICES), markup=False)
+    if arg not in THINKING_LEVELS:
+        out.print("Use one of: " + ", ".join(THINKING_LEVELS), markup=False)
         return base
     store.set_overrides(key, sid, thinkingLevel=arg)
     out.print(f"Thinking level: {arg}", markup=False)

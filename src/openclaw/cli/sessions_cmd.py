@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from openclaw.errors import UsageError
+from openclaw.errors import ConfigError, UsageError
 
 
 def _store(agent_id: str) -> Any:
@@ -17,6 +17,16 @@ def _store(agent_id: str) -> Any:
 
     validate_id(agent_id, "agent id")
     return SessionStore(resolve_paths().sessions_dir(agent_id))
+
+
+def _is_valid_id(value: str) -> bool:
+    from openclaw.agent.sessions import validate_id
+
+    try:
+        validate_id(value, "session id")
+    except UsageError:
+        return False
+    return True
 
 
 def _when(ms: Any) -> str:
@@ -75,7 +85,14 @@ def show_cmd(session: str, agent_id: str, as_json: bool) -> None:
     from openclaw.agent.transcript import read_transcript
 
     store = _store(agent_id)
-    entry = store.get(session)
+    try:
+        entry = store.get(session)
+    except ConfigError as exc:
+        # A corrupt index must not hide the transcripts: an id still finds its file.
+        if not _is_valid_id(session):
+            raise
+        click.echo(f"Warning: {exc.message}", err=True)
+        entry = None
     session_id = entry.get("sessionId") if entry else session
     if not isinstance(session_id, str):
         raise UsageError(f"Session {session!r} has no transcript id.")
