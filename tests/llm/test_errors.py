@@ -107,9 +107,16 @@ def test_tabby_overflow_code_in_400() -> None:
 
 
 def test_html_404_hints_at_v1() -> None:
-    err = classify_http_error(404, b"<html><body>Not Found</body></html>", make_spec(), "text/html")
+    page = b"<html><body>Not Found</body></html>"
+    err = classify_http_error(404, page, make_spec("http://127.0.0.1:9"), "text/html")
     assert isinstance(err, MalformedResponseError)
     assert "lacks /v1" in err.message
+    assert "http://127.0.0.1:9/v1" in (err.hint or "")
+    # with /v1 already there, something else (a web UI, a proxy) answered
+    err = classify_http_error(404, page, make_spec("http://127.0.0.1:9/v1"), "text/html")
+    assert isinstance(err, MalformedResponseError)
+    assert "lacks /v1" not in err.message
+    assert "does not reach an OpenAI-compatible API" in err.message
 
 
 def test_other_4xx_keeps_server_message_and_redacts_key() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from openclaw.errors import ProviderError
-from openclaw.llm.openai_completions import parse_sse_bytes
+from openclaw.llm.openai_completions import StreamProcessor, parse_sse_bytes
 from openclaw.llm.text_toolcalls import could_be_tool_call, parse_text_tool_calls
 from openclaw.llm.types import DoneEvent, ErrorEvent, TextDeltaEvent
 from openclaw.llm.usage import estimated, finalize, from_openai_usage, from_timings
@@ -176,6 +176,13 @@ def test_two_blocks_and_rejections() -> None:
         assert parse_text_tool_calls(bad, NAMES) is None, bad
 
 
+def test_promotion_with_a_tool_calls_finish_but_no_native_call() -> None:
+    text = '[read]\n{"path": "/a"}\n[END_TOOL_REQUEST]'
+    done = final(_run(_sse(_d({"content": text}), _d(finish="tool_calls"))))
+    assert done.stop_reason == "toolUse" and done.message.text == ""
+    assert [(c.name, c.arguments) for c in done.message.tool_calls] == [("read", {"path": "/a"})]
+
+
 def test_promotion_skipped_after_native_calls_or_length() -> None:
     text = '[read]\n{"path": "/a"}\n[END_TOOL_REQUEST]'
     done = final(_run(_sse(_d({"content": text}), _d(finish="length"))))
@@ -188,6 +195,23 @@ def test_could_be_tool_call() -> None:
     assert could_be_tool_call("<|tool")
     assert not could_be_tool_call("Hello")
     assert not could_be_tool_call("[" + "x" * 256_001)
+    # the [name] form: only while what follows "[" still fits "name]", a line break and "{"
+    for maybe in ("[", "[get_w", "[get_weather] ", "[get_weather]\r", '\n[read]\n {"pa'):
+        assert could_be_tool_call(maybe), maybe
+    for plain in ("[]", "[docs](http://x)", "[1] is", "[get weather]", "[read]x", "[read]\nSo"):
+        assert not could_be_tool_call(plain), plain
+
+
+def test_text_starting_with_a_bracket_streams_at_once() -> None:
+    proc = StreamProcessor(make_spec(), tool_names=NAMES)
+    proc.drain()
+    proc.feed_chunk(_d({"content": "[do"}))
+    assert proc.drain() == []  # might still be "[name]"
+    proc.feed_chunk(_d({"content": "cs](http://x) say"}))
+    assert [e.delta for e in proc.drain() if isinstance(e, TextDeltaEvent)] == [
+        "[do",
+        "cs](http://x) say",
+    ]
 
 
 def test_usage_precedence_and_shapes() -> None:

@@ -299,9 +299,40 @@ def test_headers() -> None:
     assert h["x-api-key"] == "sk-2" and "Authorization" not in h
 
 
+def test_ollama_v1_compat_defaults() -> None:
+    """Ollama's /v1 ignores max_completion_tokens and rejects efforts other than
+    none/low/medium/high (other-servers.md §7.4-7.5), also on a LAN host."""
+    spec = make_spec("http://192.168.1.5:11434/v1", provider_id="ollama")
+    assert spec.compat["supportsUsageInStreaming"] is True
+    body = _body(spec, max_tokens=50, thinking="max")
+    assert body["max_tokens"] == 50 and "max_completion_tokens" not in body
+    assert body["reasoning_effort"] == "high"
+    assert _body(spec, thinking="minimal")["reasoning_effort"] == "low"
+    assert _body(spec, thinking="off")["reasoning_effort"] == "none"
+    by_port = resolve_compat("box", {"baseUrl": "http://gpu-box:11434/v1"}, {})
+    assert by_port["maxTokensField"] == "max_tokens"
+    explicit = make_spec(
+        "http://gpu-box:11434/v1", provider_id="ollama", compat={"supportedReasoningEfforts": []}
+    )
+    assert _body(explicit, thinking="max")["reasoning_effort"] == "xhigh"
+
+
 def test_ollama_v1_num_ctx() -> None:
     spec = make_spec(
         "http://127.0.0.1:11434/v1", provider_id="ollama", row={"contextWindow": 32768}
     )
     assert _body(spec)["options"] == {"num_ctx": 32768}
     assert "options" not in _body()
+
+
+def test_spec_repr_never_shows_a_key() -> None:
+    key = "sk-repr-secret-987654"
+    spec = make_spec(
+        api_key=key,
+        headers={"Authorization": f"Bearer {key}"},
+        row={"headers": {"X-Key": key}},
+        provider_config={"apiKey": key},
+    )
+    for text in (repr(spec), str(spec), f"{spec!r}"):
+        assert key not in text
+        assert "provider_id='llama-cpp'" in text and "model_id='tiny'" in text

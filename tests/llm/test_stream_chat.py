@@ -91,6 +91,15 @@ def test_streamed_request_and_events(server: ReplayServer) -> None:
     assert body["messages"][0] == {"role": "system", "content": "Be brief."}
 
 
+def test_estimated_usage_measures_the_prompt_sent(server: ReplayServer) -> None:
+    server.enqueue(Script.sse((STREAMS / "llama-cpp-python.sse").read_bytes(), pieces=7))
+    done = _collect(make_spec(server.base_url))[-1]
+    assert isinstance(done, DoneEvent)
+    assert done.usage.source == "estimated"
+    assert done.usage.input == 5  # "Be brief." + "Hi there": 17 characters, ~4 a token
+    assert done.usage.output > 0
+
+
 def test_no_auth_header_without_key(server: ReplayServer) -> None:
     server.enqueue(Script.sse((STREAMS / "llamacpp-usage.sse").read_bytes()))
     _collect(make_spec(server.base_url))
@@ -179,8 +188,26 @@ def test_error_chunk_mid_stream(server: ReplayServer) -> None:
     server.enqueue(Script(chunks=[_chunk({"content": "Partial"}), err_chunk]))
     err = _error(_collect(make_spec(server.base_url)))
     assert "slot crashed" in err.error.message
+    assert isinstance(err.error, ProviderTransientError) and err.error.status == 500
     assert err.message.text == "Partial"
     assert err.stop_reason == "error"
+
+
+@pytest.mark.parametrize(
+    ("error", "cls"),
+    [
+        ({"code": 429, "message": "too many"}, ProviderRateLimitError),
+        ({"code": 401, "message": "bad key"}, ProviderAuthError),
+        ({"code": 400, "message": "bad request"}, MalformedResponseError),
+        ("plain text error", MalformedResponseError),
+    ],
+)
+def test_error_chunk_codes(server: ReplayServer, error: Any, cls: type) -> None:
+    chunk = b"data: " + json.dumps({"error": error}).encode() + b"\n\n"
+    server.enqueue(Script(chunks=[_chunk({"content": "Partial"}), chunk]))
+    err = _error(_collect(make_spec(server.base_url)))
+    assert type(err.error) is cls
+    assert err.message.text == "Partial"
 
 
 def test_in_stream_context_overflow_sglang(server: ReplayServer) -> None:
@@ -329,6 +356,40 @@ def test_html_answer_means_missing_v1(server: ReplayServer) -> None:
     server.enqueue(Script.text(200, page, "text/html"))
     err = _error(_collect(make_spec(server.origin)))
     assert "lacks /v1" in err.error.message
+
+
+def test_html_page_split_oddly_still_means_missing_v1(server: ReplayServer) -> None:
+    page = b"<!DOCTYPE html>\n<html><body>LM Studio</body></html>\n"
+    # served as an event stream, its first read too short to recognise
+    server.enqueue(Script(chunks=[page[:1], page[1:]], delay=0.05))
+    err = _error(_collect(make_spec(server.origin)))
+    assert "lacks /v1" in err.error.message
+
+
+def test_model_writing_html_mid_stream_is_not_an_html_page(server: ReplayServer) -> None:
+    head = b'data: {"choices":[{"index":0,"delta":{"content":"'
+    server.enqueue(
+        Script(
+            chunks=[head, b'<html><body>hi</body></html>"}}]}\n\n', _chunk({}, "stop")],
+            delay=0.05,
+        )
+    )
+    done = _collect(make_spec(server.base_url))[-1]
+    assert isinstance(done, DoneEvent), getattr(done, "error", None)
+    assert done.message.text == "<html><body>hi</body></html>"
+
+
+def test_huge_error_body_still_classified_by_status(server: ReplayServer) -> None:
+    server.enqueue(
+        Script(
+            status=503,
+            headers=[("Content-Type", "text/plain")],
+            chunks=lambda: (b"overloaded " * 100_000 for _ in range(3)),
+        )
+    )
+    err = _error(_collect(make_spec(server.base_url)))
+    assert isinstance(err.error, ProviderTransientError)
+    assert "HTTP 503" in err.error.message and "overloaded" in err.error.message
 
 
 def test_stall_hits_the_read_timeout(server: ReplayServer) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from openclaw.llm.openai_completions import parse_sse_bytes
-from openclaw.llm.sse import SSEDecoder
+from openclaw.llm.sse import SSEDecoder, SSEProtocolError
 
 from .support import STREAMS, make_spec, normalise
 
@@ -25,11 +27,23 @@ def _events(data: bytes, cuts: list[int]) -> list[dict]:
     return normalise(parse_sse_bytes(make_spec(), pieces, tool_names=TOOLS, input_chars=64))
 
 
+def _payloads(data: bytes, cut: int) -> list[bytes]:
+    dec = SSEDecoder()
+    return dec.feed(data[:cut]) + dec.feed(data[cut:]) + dec.flush()
+
+
 @pytest.mark.parametrize("name", FILES)
 def test_every_single_split_point(name: str) -> None:
     data = (STREAMS / name).read_bytes()
+    # Every offset: the decoder hands the processor the same payloads (the processor is a
+    # pure function of them), checked cheaply for each byte ...
+    payloads = _payloads(data, 0)
+    for cut in range(1, len(data)):
+        assert _payloads(data, cut) == payloads, f"split at byte {cut}"
+    # ... and the full events and usage: every offset of the small files, a dense sample of
+    # the 20 KB one.
     whole = _events(data, [])
-    step = max(1, len(data) // 1500)  # every byte for the small files
+    step = 1 if len(data) < 8000 else len(data) // 1500
     for cut in range(1, len(data), step):
         assert _events(data, [cut]) == whole, f"split at byte {cut}"
 
@@ -82,3 +96,21 @@ def test_decoder_line_endings_and_multiline_data() -> None:
         dec = SSEDecoder()
         data = b": ping" + eol + b"event: x" + eol + b"data: a" + eol + b"data: b" + eol + eol
         assert dec.feed(data) + dec.flush() == [b"a\nb"]
+
+
+def test_big_event_in_small_reads_is_linear() -> None:
+    """A 3.9 MB event trickling in 512-byte reads is joined once, not re-copied per read."""
+    payload = b'{"x":"' + b"a" * 3_900_000 + b'"}'
+    data = b"data: " + payload + b"\n\n"
+    dec = SSEDecoder()
+    got: list[bytes] = []
+    t0 = time.perf_counter()
+    for i in range(0, len(data), 512):
+        got += dec.feed(data[i : i + 512])
+    assert time.perf_counter() - t0 < 0.5
+    assert got == [payload]
+    # the 4 MB cap still holds for an event that never ends
+    dec = SSEDecoder()
+    with pytest.raises(SSEProtocolError, match="exceeded 4 MB"):
+        for _ in range(5000):
+            dec.feed(b"data: " if _ == 0 else b"a" * 1024)

@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import pytest
+from tests.conftest import run_cli
 from tests.servers.llama_server import LlamaServer
 from tests.servers.sse_replay import ReplayServer, Script
 
@@ -89,6 +90,14 @@ def test_marker_is_never_sent(isolated_home: Path) -> None:
     assert "marker" in spec.credential_source
 
 
+def test_default_base_url_for_known_ids(isolated_home: Path) -> None:
+    _write(isolated_home, {"ollama": {"models": [{"id": "qwen3:8b"}]}})
+    spec = resolve_model_spec(load_config(), "ollama/qwen3:8b")
+    assert spec.base_url == "http://127.0.0.1:11434/v1"  # the /v1 layer this build speaks
+    assert spec.api == "openai-completions"
+    assert spec.compat["maxTokensField"] == "max_tokens"
+
+
 def test_unknown_provider(isolated_home: Path) -> None:
     _write(isolated_home, {"vllm": _provider("http://127.0.0.1:8000/v1", "a")})
     with pytest.raises(ModelRefError):
@@ -162,6 +171,46 @@ def test_probe_statuses(isolated_home: Path) -> None:
     assert body["max_tokens"] == 8
     assert body["reasoning_effort"] == "none"
     assert body["stream"] is True
+
+
+def test_probe_trickling_server_is_a_timeout(isolated_home: Path) -> None:
+    """Chunks arrive faster than the read timeout but the answer never ends: the overall
+    bound stops the probe, and it reports a timeout (not the stream's "aborted")."""
+    chunk = b'data: {"choices":[{"index":0,"delta":{"content":"O"}}]}\n\n'
+    with ReplayServer() as srv:
+        srv.enqueue(Script(chunks=[chunk] * 40, delay=0.4))
+        _write(isolated_home, {"jan": _provider(srv.base_url, "c")})
+        t0 = time.monotonic()
+        (result,) = _probe(timeout=1.0)
+        assert time.monotonic() - t0 < 4
+    assert result.status == "timeout", result
+
+
+@pytest.mark.llama
+def test_probe_cli_json_real_llama_server(isolated_home: Path, llama_server: LlamaServer) -> None:
+    _write(isolated_home, {"llama-cpp": _provider(llama_server.base_url, "tiny")})
+    result = run_cli("models", "status", "--probe", "--json")
+    assert result.returncode == 0, result.stderr
+    (found,) = json.loads(result.stdout)["auth"]["probes"]
+    assert (found["provider"], found["model"], found["status"]) == ("llama-cpp", "tiny", "ok")
+    assert isinstance(found["latencyMs"], int) and found["latencyMs"] >= 0
+    usage = found["usage"]
+    assert usage["source"] == "reported"
+    assert usage["output"] > 0 and usage["total"] >= usage["input"] + usage["output"]
+
+
+def test_probe_cli_json_stopped_server(isolated_home: Path) -> None:
+    with ReplayServer() as srv:
+        url = srv.base_url
+    _write(isolated_home, {"llama-cpp": _provider(url, "tiny"), "vllm": _provider(url, "x")})
+    t0 = time.monotonic()
+    result = run_cli("models", "status", "--probe-provider", "llama-cpp", "--json")
+    elapsed = time.monotonic() - t0
+    assert result.returncode == 0, result.stderr
+    (found,) = json.loads(result.stdout)["auth"]["probes"]
+    assert (found["provider"], found["status"]) == ("llama-cpp", "unreachable")
+    assert found["latencyMs"] < 3000
+    assert elapsed < 3  # interpreter start-up included
 
 
 def test_probe_one_provider(isolated_home: Path) -> None:

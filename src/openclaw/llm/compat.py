@@ -10,6 +10,8 @@ import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
+from openclaw.config.urls import base_url_host
+
 KNOWN_LOCAL_PROVIDERS: frozenset[str] = frozenset(
     {
         "lmstudio",
@@ -27,6 +29,9 @@ KNOWN_LOCAL_PROVIDERS: frozenset[str] = frozenset(
         "text-generation-webui",
     }
 )
+
+OLLAMA_PORT = 11434
+OLLAMA_REASONING_EFFORTS = ("none", "low", "medium", "high")
 
 #: Providers whose llama.cpp grammar rejects some JSON-schema keywords.
 _LLAMACPP_IDS = frozenset({"llama-cpp", "llama.cpp", "llamacpp", "llama-server"})
@@ -54,12 +59,12 @@ GENERIC_DEFAULTS: dict[str, Any] = {
 
 
 def is_local_base_url(base_url: str) -> bool:
-    """True for loopback hosts (``localhost``, ``127.0.0.0/8``, ``::1``)."""
-    try:
-        host = urlsplit(base_url).hostname or ""
-    except ValueError:
+    """True for loopback hosts (``localhost``, ``127.0.0.0/8``, ``::1``): the §7.3 class that
+    gets usage-in-streaming. Narrower than ``config.urls.is_local_base_url`` (the ``models
+    list`` notion, which also counts ``*.local`` and ``0.0.0.0``)."""
+    host = base_url_host(base_url)
+    if host is None:
         return False
-    host = host.strip("[]").lower().rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -70,6 +75,16 @@ def is_local_base_url(base_url: str) -> bool:
 
 def is_local_endpoint(provider_id: str, base_url: str) -> bool:
     return provider_id.lower() in KNOWN_LOCAL_PROVIDERS or is_local_base_url(base_url)
+
+
+def is_ollama_endpoint(provider_id: str, base_url: str) -> bool:
+    """Ollama's ``/v1`` layer: provider id ``ollama`` or a base URL on port 11434 (core.md §7.2)."""
+    if provider_id.lower() == "ollama":
+        return True
+    try:
+        return urlsplit(base_url).port == OLLAMA_PORT
+    except ValueError:
+        return False
 
 
 def _base_url(provider_cfg: dict[str, Any], row: dict[str, Any]) -> str:
@@ -85,6 +100,12 @@ def resolve_compat(provider_id: str, provider_cfg: dict[str, Any], row: dict[str
         compat["supportsUsageInStreaming"] = True
         # Older llama.cpp / vLLM builds and Ollama /v1 only honour max_tokens.
         compat["maxTokensField"] = "max_tokens"
+    if is_ollama_endpoint(provider_id, base_url):
+        # other-servers.md §7.3-7.5, §8 rules 8-9: Ollama (also on a LAN host) honours
+        # include_usage, ignores max_completion_tokens and rejects efforts other than these.
+        compat["supportsUsageInStreaming"] = True
+        compat["maxTokensField"] = "max_tokens"
+        compat["supportedReasoningEfforts"] = list(OLLAMA_REASONING_EFFORTS)
     if provider_id.lower() in _LLAMACPP_IDS:
         compat["toolSchemaProfile"] = "llamacpp"
     for layer in (provider_cfg.get("compat"), row.get("compat")):

@@ -209,11 +209,16 @@ def context_overflow_error(
 
 def html_error(spec: ModelSpec, status: int | None = None) -> MalformedResponseError:
     got = f"HTTP {status} with an HTML page" if status else "an HTML page"
+    base = spec.base_url.rstrip("/")
+    if base.endswith("/v1"):
+        # /v1 is there: a web UI, a login page or a proxy answered instead of the API.
+        why, example = "the base URL does not reach an OpenAI-compatible API", ""
+    else:
+        why, example = "the base URL probably lacks /v1", f" ({base}/v1 for this server)"
     return MalformedResponseError(
-        f"{spec.provider_id} answered {spec.base_url}/chat/completions with {got} instead of "
-        "JSON: the base URL probably lacks /v1",
-        hint=f"Set models.providers.{spec.provider_id}.baseUrl to the server's OpenAI endpoint, "
-        "e.g. http://127.0.0.1:8080/v1",
+        f"{spec.provider_id} answered {base}/chat/completions with {got} instead of JSON: {why}",
+        hint=f"Set models.providers.{spec.provider_id}.baseUrl to the server's OpenAI-compatible "
+        f"endpoint{example}.",
     )
 
 
@@ -295,6 +300,21 @@ def stream_error(obj: Any, spec: ModelSpec) -> OpenClawError:
             status=status,
             body_excerpt=text,
             hint=f"The key came from {spec.credential_source}.",
+        )
+    if status == 429:
+        return ProviderRateLimitError(
+            f"{spec.provider_id} is rate limiting requests (in the stream, code 429): {text}",
+            status=status,
+            body_excerpt=text,
+            hint="Wait a moment and retry, or configure a fallback model.",
+        )
+    if status in (408, 425) or 500 <= status < 600:
+        return ProviderTransientError(
+            f"{spec.provider_id} reported an error during the stream (code {status}): {text}",
+            status=status,
+            body_excerpt=text,
+            hint="The server had a temporary problem; retry, and check the server's log. "
+            "The partial answer was kept.",
         )
     return MalformedResponseError(
         f"{spec.provider_id} reported an error during the stream: {text}",

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from openclaw.errors import (
@@ -26,6 +27,7 @@ from openclaw.errors import (
     UnreachableError,
 )
 from openclaw.llm import usage as usage_mod
+from openclaw.llm.compat import is_ollama_endpoint
 from openclaw.llm.errors import classify_http_error, html_error, looks_like_html, stream_error
 from openclaw.llm.sse import SSEDecoder, SSEProtocolError
 from openclaw.llm.text_toolcalls import could_be_tool_call, new_call_id, parse_text_tool_calls
@@ -336,16 +338,6 @@ def build_tools(spec: ModelSpec, context: Context) -> list[dict[str, Any]]:
     return tools
 
 
-def _is_ollama_compat(spec: ModelSpec) -> bool:
-    from urllib.parse import urlsplit
-
-    try:
-        port = urlsplit(spec.base_url).port
-    except ValueError:
-        port = None
-    return spec.provider_id == "ollama" or port == 11434
-
-
 def build_request_body(spec: ModelSpec, context: Context, options: ChatOptions) -> dict:
     compat = spec.compat
     params = _params(spec)
@@ -378,7 +370,9 @@ def build_request_body(spec: ModelSpec, context: Context, options: ChatOptions) 
     if tools:
         body["tools"] = tools
     _apply_reasoning(body, spec, options)
-    if _is_ollama_compat(spec) and spec.provider_config.get("injectNumCtxForOpenAICompat", True):
+    if is_ollama_endpoint(spec.provider_id, spec.base_url) and spec.provider_config.get(
+        "injectNumCtxForOpenAICompat", True
+    ):
         num_ctx = params.get("num_ctx") or spec.row.get("contextWindow") or 65536
         if isinstance(num_ctx, int) and num_ctx > 0:
             body["options"] = {"num_ctx": num_ctx}
@@ -467,7 +461,7 @@ class StreamProcessor:
         spec: ModelSpec,
         *,
         tool_names: frozenset[str] = frozenset(),
-        input_chars: int = 0,
+        input_chars: int | Callable[[], int] = 0,
     ) -> None:
         self.spec = spec
         self.message = AssistantMessage(provider=spec.provider_id, model=spec.model_id)
@@ -857,7 +851,8 @@ class StreamProcessor:
                     out_chars += len(c.thinking)
                 else:
                     out_chars += len(c.raw_arguments) + len(c.name)
-            u = usage_mod.estimated(self.input_chars, out_chars)
+            chars = self.input_chars
+            u = usage_mod.estimated(chars() if callable(chars) else chars, out_chars)
         return usage_mod.finalize(u, self.spec.row.get("cost"))
 
     def finish(self) -> DoneEvent | ErrorEvent:
@@ -877,7 +872,9 @@ class StreamProcessor:
         if stop == "error":
             return self.fail(ProviderError(f"Provider finish_reason: {fr}"))
         self._flush_think()
-        if self._holding and self._held and not self._calls and stop == "stop":
+        if self._holding and self._held and not self._calls and stop != "length":
+            # (a "tool_calls" finish with no native call is a server that left the parsing
+            # to us, so it may promote too)
             promoted = parse_text_tool_calls(self._held_text, self.tool_names)
             if promoted:
                 self._holding = False
@@ -943,47 +940,60 @@ async def _read_capped(response: Any, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def _read_prefix(response: Any, limit: int) -> bytes:
+    """The first ``limit`` bytes of an error body; the rest is not read (a huge error page
+    still classifies by its status instead of failing as "too large")."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
+
+
+def _timeout_error(spec: ModelSpec, started: bool) -> RequestTimeoutError:
+    t = spec.timeout_seconds or DEFAULT_TIMEOUT_SECONDS
+    phase = "while streaming the answer" if started else "before answering"
+    return RequestTimeoutError(
+        f"{spec.provider_id} at {spec.base_url} timed out {phase} (timeout {t:g} s)",
+        hint=f"Raise models.providers.{spec.provider_id}.timeoutSeconds for slow models.",
+    )
+
+
+def _cut_error(spec: ModelSpec) -> MalformedResponseError:
+    return MalformedResponseError(
+        f"The connection to {spec.provider_id} at {spec.base_url} closed before the answer "
+        "finished; the partial answer was kept",
+        hint="The server may have crashed or restarted; check its log.",
+    )
+
+
 def _transport_error(exc: BaseException, spec: ModelSpec, started: bool) -> OpenClawError:
     """httpx2 exceptions that escape the guarded client (mostly while reading the body)."""
     import httpx2
 
-    where = f"{spec.provider_id} at {spec.base_url}"
     if isinstance(exc, httpx2.TimeoutException):
-        t = spec.timeout_seconds or DEFAULT_TIMEOUT_SECONDS
-        phase = "while streaming the answer" if started else "before answering"
-        return RequestTimeoutError(
-            f"{where} timed out {phase} (timeout {t:g} s)",
-            hint=f"Raise models.providers.{spec.provider_id}.timeoutSeconds for slow models.",
-        )
+        return _timeout_error(spec, started)
     if isinstance(exc, httpx2.ConnectError):
         return UnreachableError(
-            f"Cannot connect to {where}: {exc}",
+            f"Cannot connect to {spec.provider_id} at {spec.base_url}: {exc}",
             hint="Is the server running and listening on that address?",
         )
     if isinstance(exc, httpx2.RemoteProtocolError | httpx2.ReadError):
-        return MalformedResponseError(
-            f"The connection to {where} closed before the answer finished; "
-            "the partial answer was kept",
-            hint="The server may have crashed or restarted; check its log.",
-        )
-    return MalformedResponseError(f"Transport error talking to {where}: {type(exc).__name__}")
+        return _cut_error(spec)
+    return MalformedResponseError(
+        f"Transport error talking to {spec.provider_id} at {spec.base_url}: {type(exc).__name__}"
+    )
 
 
 def _refine_network_error(exc: OpenClawError, spec: ModelSpec, started: bool) -> OpenClawError:
     """The guarded client's generic transport errors, reworded for a chat call."""
     if isinstance(exc, RequestTimeoutError):
-        t = spec.timeout_seconds or DEFAULT_TIMEOUT_SECONDS
-        phase = "while streaming the answer" if started else "before answering"
-        return RequestTimeoutError(
-            f"{spec.provider_id} at {spec.base_url} timed out {phase} (timeout {t:g} s)",
-            hint=f"Raise models.providers.{spec.provider_id}.timeoutSeconds for slow models.",
-        )
+        return _timeout_error(spec, started)
     if type(exc) is NetworkError and started:
-        return MalformedResponseError(
-            f"The connection to {spec.provider_id} at {spec.base_url} closed before the answer "
-            "finished; the partial answer was kept",
-            hint="The server may have crashed or restarted; check its log.",
-        )
+        return _cut_error(spec)
     return exc
 
 
@@ -1010,7 +1020,8 @@ async def stream_chat(
     body = build_request_body(spec, context, options)
     streaming = bool(body["stream"])
     tool_names = frozenset(t["function"]["name"] for t in body.get("tools", []))
-    proc = StreamProcessor(spec, tool_names=tool_names, input_chars=_input_chars(body))
+    # the prompt size is measured only if the server reports no usage at all
+    proc = StreamProcessor(spec, tool_names=tool_names, input_chars=partial(_input_chars, body))
     url = spec.base_url.rstrip("/") + "/chat/completions"
     headers = build_headers(spec, streaming)
     own = client is None
@@ -1034,7 +1045,7 @@ async def stream_chat(
             status = resp.status_code
             ctype = resp.headers.get("content-type", "").lower()
             if not 200 <= status < 300:
-                raw = await _read_capped(resp, MAX_ERROR_BODY_BYTES * 16)
+                raw = await _read_prefix(resp, MAX_ERROR_BODY_BYTES)
                 yield proc.fail(classify_http_error(status, raw, spec, ctype))
                 return
             started = True
@@ -1044,11 +1055,17 @@ async def stream_chat(
             if streaming and "json" not in ctype:
                 decoder = SSEDecoder()
                 finished = False
+                first = True
                 async for chunk in resp.aiter_bytes():
                     if not finished:
-                        if not proc.events and chunk[:1] == b"<" and looks_like_html(chunk):
-                            yield proc.fail(html_error(spec))
-                            return
+                        if first:
+                            # An HTML page served as text/event-stream (or without a type);
+                            # only the start of the body can be one: a later chunk starting
+                            # with "<html" is just a model writing HTML.
+                            first = False
+                            if looks_like_html(chunk):
+                                yield proc.fail(html_error(spec))
+                                return
                         for payload in decoder.feed(chunk):
                             if proc.feed_payload(payload):
                                 finished = True
@@ -1096,12 +1113,15 @@ async def stream_chat(
     except SSEProtocolError as exc:
         for event in proc.drain():
             yield event
-        yield proc.fail(
-            MalformedResponseError(
-                f"The stream from {spec.provider_id} is malformed: {exc}",
-                hint="Check that baseUrl points at an OpenAI-compatible /v1 endpoint.",
+        if not proc.message.content and looks_like_html(exc.line):
+            yield proc.fail(html_error(spec))
+        else:
+            yield proc.fail(
+                MalformedResponseError(
+                    f"The stream from {spec.provider_id} is malformed: {exc}",
+                    hint="Check that baseUrl points at an OpenAI-compatible /v1 endpoint.",
+                )
             )
-        )
     except BaseException as exc:
         if _is_cancel(exc):
             for event in proc.drain():

@@ -28,7 +28,7 @@ class SSEProtocolError(ValueError):
 class SSEDecoder:
     """Feed bytes, get back the ``data`` payload of every completed event."""
 
-    __slots__ = ("_buf", "_data", "_max", "_size", "_trailing_cr")
+    __slots__ = ("_buf", "_data", "_max", "_size", "_tail", "_tail_size", "_trailing_cr")
 
     def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._buf = b""
@@ -36,12 +36,25 @@ class SSEDecoder:
         self._size = 0
         self._max = max_event_bytes
         self._trailing_cr = False
+        # Reads without any line break (a big event arriving in small pieces) are collected
+        # here and joined once, instead of re-copying a growing buffer on every read.
+        self._tail: list[bytes] = []
+        self._tail_size = 0
 
     def feed(self, chunk: bytes) -> list[bytes]:
         if self._trailing_cr:
             self._trailing_cr = False
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]  # the \n of a \r\n split across two reads
+        if b"\n" not in chunk and b"\r" not in chunk:
+            if chunk:
+                self._tail.append(chunk)
+                self._tail_size += len(chunk)
+                if len(self._buf) + self._tail_size + self._size > self._max:
+                    self._too_large()
+            return []
+        if self._tail:
+            self._join_tail()
         buf = self._buf + chunk if self._buf else chunk
         if b"\r" in buf:
             if buf[-1:] == b"\r":
@@ -58,8 +71,15 @@ class SSEDecoder:
             self._too_large()
         return self._lines(buf[:cut].split(b"\n"))
 
+    def _join_tail(self) -> None:
+        self._buf += b"".join(self._tail)
+        self._tail = []
+        self._tail_size = 0
+
     def flush(self) -> list[bytes]:
         """End of input: a pending, unterminated event is dispatched as it is."""
+        if self._tail:
+            self._join_tail()
         rest = self._buf
         self._buf = b""
         self._trailing_cr = False
@@ -69,11 +89,6 @@ class SSEDecoder:
             self._data = []
             self._size = 0
         return out
-
-    @property
-    def pending(self) -> bool:
-        """True when an event has started but was not terminated by a blank line."""
-        return bool(self._buf) or bool(self._data)
 
     def _lines(self, lines: list[bytes]) -> list[bytes]:
         out: list[bytes] = []

@@ -23,6 +23,12 @@ MAX_PROMOTABLE_CHARS = 256_000
 
 _PREFIXES = ("[", "commentary to=", "<|tool_call>", "<tool_call>")
 _JSON = json.JSONDecoder()
+_NON_SPACE = re.compile(r"\S")
+_HEAD_CHARS = 256
+# A prefix of "[name]" + spaces + line break + whitespace + "{...": the whole (head) matches.
+_BRACKET_PREFIX = re.compile(
+    r"\[(?:[A-Za-z0-9_-]+(?:\][ \t]*(?:\r?(?:\n\s*(?:\{.*)?)?)?)?)?\Z", re.S
+)
 _BRACKET_HEAD = re.compile(r"\[([A-Za-z0-9_-]+)\][ \t]*\r?\n")
 _HARMONY_HEAD = re.compile(
     r"commentary to=(?:functions\.)?([A-Za-z0-9_.-]+)(?:[ \t]+(?:<\|constrain\|>)?(?:code|json))?\s*"
@@ -40,12 +46,19 @@ def new_call_id() -> str:
 
 
 def could_be_tool_call(text: str) -> bool:
-    """While streaming: might this text still turn out to be only tool-call blocks?"""
+    """While streaming: might this text still turn out to be only tool-call blocks?
+
+    Only the head is looked at (each call is O(1) in the length of the held text): for the
+    ``[name]`` form, what follows ``[`` must still fit ``name]``, spaces, a line break and
+    ``{``, so a reply that merely starts with ``[`` (a link, ``[1]``) is released at once."""
     if len(text) > MAX_PROMOTABLE_CHARS:
         return False
-    t = text.lstrip()
-    if not t:
+    m = _NON_SPACE.search(text)
+    if m is None:
         return True
+    t = text[m.start() : m.start() + _HEAD_CHARS]
+    if t[0] == "[":
+        return _BRACKET_PREFIX.match(t) is not None
     return any(t.startswith(p) or p.startswith(t) for p in _PREFIXES)
 
 

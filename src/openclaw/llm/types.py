@@ -156,19 +156,23 @@ class Context:
 
 @dataclass
 class ModelSpec:
-    """Everything one call needs; built by ``providers.runtime.resolve_model_spec``."""
+    """Everything one call needs; built by ``providers.runtime.resolve_model_spec``.
+
+    ``repr()`` leaves out every field that can hold a secret: the key itself, the provider
+    config (a literal ``apiKey``, ``request.auth``), the row and the headers (a configured
+    ``Authorization``), so a spec in a log line or a traceback never shows a key."""
 
     provider_id: str
     model_id: str  # configured id (transcripts, config, caches)
     wire_model_id: str  # the body's "model" (LM Studio: loaded instance id)
     api: str  # "openai-completions"
     base_url: str  # inference base; ends in /v1 for openai-completions
-    row: dict[str, Any]
-    provider_config: dict[str, Any]
+    row: dict[str, Any] = field(repr=False)
+    provider_config: dict[str, Any] = field(repr=False)
     compat: dict[str, Any]
-    api_key: str | None  # a real secret or None; never a marker
+    api_key: str | None = field(repr=False)  # a real secret or None; never a marker
     credential_source: str  # for hints: "profile lmstudio:default", "env LM_API_TOKEN", ...
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)
     timeout_seconds: float | None
     policy: NetPolicy
 

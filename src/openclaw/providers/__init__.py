@@ -8,7 +8,7 @@ lazily, so other providers never load it) and the plain openai-completions plugi
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -54,13 +54,9 @@ def is_lmstudio(provider_id: str, provider_cfg: dict | None = None) -> bool:
 
 def get_plugin(provider_id: str, provider_cfg: dict | None = None) -> ProviderPlugin:
     if is_lmstudio(provider_id, provider_cfg):
-        try:
-            from openclaw.providers.lmstudio.plugin import PLUGIN
-        except ImportError:  # pragma: no cover - only while the package is incomplete
-            pass
-        else:
-            plugin: Any = PLUGIN
-            return plugin
+        from openclaw.providers.lmstudio.plugin import PLUGIN
+
+        return PLUGIN
     from openclaw.providers.generic import PLUGIN as GENERIC
 
     return GENERIC

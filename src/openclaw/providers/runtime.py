@@ -34,13 +34,18 @@ if TYPE_CHECKING:
     from openclaw.llm.types import Event
     from openclaw.models.refs import ModelRef
 
+#: Used when a provider row has no baseUrl. All are OpenAI-compatible (/v1) endpoints: this
+#: build speaks openai-completions only, so Ollama defaults to its /v1 layer (core.md §7.2).
 DEFAULT_BASE_URLS = {
     "lmstudio": "http://localhost:1234/v1",
+    "lm-studio": "http://localhost:1234/v1",
     "vllm": "http://127.0.0.1:8000/v1",
     "sglang": "http://127.0.0.1:30000/v1",
     "llama-cpp": "http://127.0.0.1:8080/v1",
+    "llama.cpp": "http://127.0.0.1:8080/v1",
+    "llamacpp": "http://127.0.0.1:8080/v1",
     "llama-server": "http://127.0.0.1:8080/v1",
-    "ollama": "http://127.0.0.1:11434",
+    "ollama": "http://127.0.0.1:11434/v1",
 }
 PROBE_PROMPT = "Reply with OK. Do not use tools."
 PROBE_MAX_TOKENS = 8
@@ -221,12 +226,14 @@ async def _probe_one(
     options = ChatOptions(thinking="off", max_tokens=PROBE_MAX_TOKENS, streaming=True)
     started = time.monotonic()
     final: DoneEvent | ErrorEvent | None = None
-    with anyio.move_on_after(limit + 1.0):
+    with anyio.move_on_after(limit + 1.0) as scope:
         async for event in stream_model(spec, context, options):
             if isinstance(event, DoneEvent | ErrorEvent):
                 final = event
     latency = int((time.monotonic() - started) * 1000)
-    if final is None:
+    if final is None or (
+        scope.cancelled_caught and isinstance(final, ErrorEvent) and final.stop_reason == "aborted"
+    ):  # the backstop fired: the stream's own "aborted" event is not the finding
         return ProbeResult(
             provider_id, model, "timeout", latency, message=f"no answer within {limit:g} s"
         )
