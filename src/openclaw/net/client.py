@@ -168,6 +168,18 @@ class _GuardedSyncStream(httpx2.SyncByteStream):
         self._inner.close()
 
 
+# HTTP/1.1 only (one request per connection attempt, so pins never cross requests) and no
+# transport retries: a dead server must fail fast, not after a retry storm.
+_POOL_OPTIONS: dict[str, Any] = {
+    "max_connections": _MAX_CONNECTIONS,
+    "max_keepalive_connections": _MAX_KEEPALIVE,
+    "keepalive_expiry": _KEEPALIVE_EXPIRY,
+    "http1": True,
+    "http2": False,
+    "retries": 0,
+}
+
+
 class GuardedAsyncTransport(httpx2.AsyncHTTPTransport):
     """httpx2 transport that validates and pins every request it sends."""
 
@@ -185,13 +197,8 @@ class GuardedAsyncTransport(httpx2.AsyncHTTPTransport):
         self._resolver = resolver
         self._pool = httpcore2.AsyncConnectionPool(
             ssl_context=create_ssl_context(),
-            max_connections=_MAX_CONNECTIONS,
-            max_keepalive_connections=_MAX_KEEPALIVE,
-            keepalive_expiry=_KEEPALIVE_EXPIRY,
-            http1=True,
-            http2=False,
-            retries=0,
             network_backend=PinnedAsyncBackend(network_backend),
+            **_POOL_OPTIONS,
         )
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -227,13 +234,8 @@ class GuardedSyncTransport(httpx2.HTTPTransport):
         self._resolver = resolver
         self._pool = httpcore2.ConnectionPool(
             ssl_context=create_ssl_context(),
-            max_connections=_MAX_CONNECTIONS,
-            max_keepalive_connections=_MAX_KEEPALIVE,
-            keepalive_expiry=_KEEPALIVE_EXPIRY,
-            http1=True,
-            http2=False,
-            retries=0,
             network_backend=PinnedSyncBackend(network_backend),
+            **_POOL_OPTIONS,
         )
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
