@@ -11,7 +11,7 @@ from openclaw.auth.redact import mask_secret
 from openclaw.config.envsubst import unresolved_names
 from openclaw.config.urls import is_private_base_url
 from openclaw.config.util import format_path
-from openclaw.errors import AuthError
+from openclaw.errors import AuthError, ConfigError
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
@@ -183,3 +183,40 @@ def _config_order(cfg: LoadedConfig, provider_id: str) -> list[str]:
     order = auth.get("order") if isinstance(auth, dict) else None
     ids = order.get(provider_id) if isinstance(order, dict) else None
     return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+
+
+def resolve_headers(raw: Any, env: Mapping[str, str], where: str) -> dict[str, str]:
+    """Configured headers as they go on the wire: strings trimmed (blank ones dropped) and
+    env SecretRefs ``{"source": "env", "id": "VAR"}`` resolved from ``env``.
+
+    An unresolved SecretRef or a value of another type raises ConfigError naming
+    ``<where>.<Name>`` before any request: dropping it would send the request without a
+    header the user configured. ``where`` is the dotted config path of the headers object.
+    """
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, str] = {}
+    for name, value in raw.items():
+        if not isinstance(name, str):
+            continue
+        path = f"{where}.{name}"
+        if isinstance(value, str):
+            if value.strip():
+                out[name] = value.strip()
+            continue
+        if isinstance(value, dict) and value.get("source") == "env" and value.get("id"):
+            var = str(value["id"])
+            resolved = env.get(var, "").strip()
+            if not resolved:
+                raise ConfigError(
+                    f"{path} refers to the environment variable {var}, which is not set",
+                    hint=f"Set {var}, or remove the header from the config.",
+                )
+            out[name] = resolved
+            continue
+        kind = "SecretRef" if isinstance(value, dict) else type(value).__name__
+        raise ConfigError(
+            f"{path} must be a string or an env SecretRef (got {kind})",
+            hint=f'Use a string value or {{"source": "env", "id": "VAR"}} for {path}.',
+        )
+    return out

@@ -140,7 +140,7 @@ def _non_interactive(
     existing = _existing_provider(cfg)
     base = inference_base((base_flag or "").strip())
     key = setup.resolve_setup_key(flag_key, cfg)
-    headers = discovery.provider_headers(existing.get("headers"))
+    headers = discovery.provider_headers(existing.get("headers"), cfg.env)
     header_auth = discovery.has_authorization(headers)
     header_only = header_auth and (key is None or key.source != "flag")
     discovery_key = None if header_only else (key.key if key else setup.LOCAL_MARKER)
@@ -253,7 +253,7 @@ def _interactive(
         )
     key_from_flag = bool(flag_value)
     entered = flag_value or ask_key()
-    headers = discovery.provider_headers(existing.get("headers"))
+    headers = discovery.provider_headers(existing.get("headers"), cfg.env)
     header_auth = discovery.has_authorization(headers)
 
     found: SetupDiscovery

@@ -4,7 +4,7 @@ provider's plugin, and probe every configured provider (``openclaw models status
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -66,14 +66,23 @@ class ProbeResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _string_headers(*sources: Any) -> dict[str, str]:
+def _configured_headers(env: Mapping[str, str], *sources: tuple[Any, str]) -> dict[str, str]:
+    """Provider, model and request headers merged in that order, SecretRefs resolved."""
+    from openclaw.auth.resolve import resolve_headers
+
     out: dict[str, str] = {}
-    for source in sources:
-        if isinstance(source, dict):
-            for key, value in source.items():
-                if isinstance(key, str) and isinstance(value, str):
-                    out[key] = value
+    for raw, where in sources:
+        out.update(resolve_headers(raw, env, where))
     return out
+
+
+def _row_index(provider_cfg: Mapping[str, Any], model_id: str) -> int | str:
+    rows = provider_cfg.get("models")
+    if isinstance(rows, list):
+        for index, row in enumerate(rows):
+            if isinstance(row, dict) and row.get("id") == model_id:
+                return index
+    return "?"
 
 
 def _positive(value: Any) -> float | None:
@@ -142,6 +151,7 @@ def resolve_model_spec(
     request_cfg = provider_cfg.get("request")
     request_cfg = request_cfg if isinstance(request_cfg, dict) else {}
     allow = request_cfg.get("allowPrivateNetwork")
+    where = f"models.providers.{provider_id}"
     return ModelSpec(
         provider_id=provider_id,
         model_id=model_id,
@@ -153,8 +163,11 @@ def resolve_model_spec(
         compat=resolve_compat(provider_id, {**provider_cfg, "baseUrl": base_url}, row),
         api_key=cred.key,
         credential_source=cred.describe(),
-        headers=_string_headers(
-            provider_cfg.get("headers"), row.get("headers"), request_cfg.get("headers")
+        headers=_configured_headers(
+            cfg.env,
+            (provider_cfg.get("headers"), f"{where}.headers"),
+            (row.get("headers"), f"{where}.models[{_row_index(provider_cfg, model_id)}].headers"),
+            (request_cfg.get("headers"), f"{where}.request.headers"),
         ),
         timeout_seconds=_positive(provider_cfg.get("timeoutSeconds")),
         policy=provider_policy(provider_id, base_url, allow if isinstance(allow, bool) else None),

@@ -6,6 +6,7 @@ All HTTP goes through the network guard (``openclaw.net.client``).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -64,16 +65,15 @@ def build_auth_headers(
     return out or None
 
 
-def provider_headers(raw: Any) -> dict[str, str] | None:
-    """Configured ``headers`` as sent: string values, trimmed, blanks dropped (§9.1)."""
-    if not isinstance(raw, dict):
-        return None
-    out = {
-        k: v.strip()
-        for k, v in raw.items()
-        if isinstance(k, str) and isinstance(v, str) and v.strip()
-    }
-    return out or None
+def provider_headers(
+    raw: Any, env: Mapping[str, str] | None = None, *, provider_id: str = PROVIDER_ID
+) -> dict[str, str] | None:
+    """Configured ``headers`` as sent (§9.1), env SecretRefs resolved (default: the process
+    environment); see ``auth.resolve.resolve_headers``."""
+    from openclaw.auth.resolve import resolve_headers
+
+    environ: Mapping[str, str] = os.environ if env is None else env
+    return resolve_headers(raw, environ, f"models.providers.{provider_id}.headers") or None
 
 
 def has_authorization(headers: Mapping[str, Any] | None) -> bool:
@@ -88,7 +88,12 @@ def runtime_api_key(
     cfg: LoadedConfig, provider_id: str, headers: Mapping[str, Any] | None
 ) -> str | None:
     """The key to send (§9.1): none under header auth, else the core resolver's real key
-    (profile, env, config); a missing key is fine for keyless local servers."""
+    (profile, env, config).
+
+    A configured ``apiKey`` whose variable is unset counts as missing, exactly as on the
+    chat path (issue #2): the loader has already warned and named the variable, a keyless
+    server still answers, and one that needs a key says 401 with where the key comes from.
+    (The reference refuses before sending, §10 items 68 and 134.)"""
     if has_authorization(headers):
         return None
     from openclaw.auth.resolve import resolve_credential

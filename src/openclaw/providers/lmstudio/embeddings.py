@@ -116,7 +116,10 @@ async def embed_texts(
     key = strip_model(model, provider_id)
     if not texts:
         return EmbeddingResult(provider_id, key, [], 0)
-    headers = discovery.provider_headers(provider_cfg.get("headers")) or {}
+    headers = (
+        discovery.provider_headers(provider_cfg.get("headers"), cfg.env, provider_id=provider_id)
+        or {}
+    )
     api_key = discovery.runtime_api_key(cfg, provider_id, headers)
     policy = policy_for_provider_config(provider_id, provider_cfg)
     wire_model = key

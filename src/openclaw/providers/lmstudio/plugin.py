@@ -211,7 +211,9 @@ class LmstudioPlugin:
 
         provider_cfg = dict(cfg.provider(provider_id) or {})
         base = provider_cfg.get("baseUrl") if isinstance(provider_cfg.get("baseUrl"), str) else None
-        headers = discovery.provider_headers(provider_cfg.get("headers"))
+        headers = discovery.provider_headers(
+            provider_cfg.get("headers"), cfg.env, provider_id=provider_id
+        )
         api_key = discovery.runtime_api_key(cfg, provider_id, headers)
         result = await discovery.fetch_models(
             base,
