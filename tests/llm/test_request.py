@@ -309,8 +309,10 @@ def test_ollama_v1_compat_defaults() -> None:
     assert body["reasoning_effort"] == "high"
     assert _body(spec, thinking="minimal")["reasoning_effort"] == "low"
     assert _body(spec, thinking="off")["reasoning_effort"] == "none"
+    # The kind comes from the provider id (or api), never from the port.
     by_port = resolve_compat("box", {"baseUrl": "http://gpu-box:11434/v1"}, {})
-    assert by_port["maxTokensField"] == "max_tokens"
+    assert by_port["maxTokensField"] == "max_completion_tokens"
+    assert "supportedReasoningEfforts" not in by_port
     explicit = make_spec(
         "http://gpu-box:11434/v1", provider_id="ollama", compat={"supportedReasoningEfforts": []}
     )

@@ -9,31 +9,13 @@ from typing import TYPE_CHECKING, Any
 from openclaw.auth.markers import is_marker, marker_env_var
 from openclaw.auth.redact import mask_secret
 from openclaw.config.envsubst import unresolved_names
+from openclaw.config.kinds import key_env_var, kind_for
 from openclaw.config.urls import is_private_base_url
 from openclaw.config.util import format_path
 from openclaw.errors import AuthError, ConfigError
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
-
-PROVIDER_ENV_VARS: dict[str, str] = {
-    "lmstudio": "LM_API_TOKEN",
-    "ollama": "OLLAMA_API_KEY",
-    "vllm": "VLLM_API_KEY",
-    "sglang": "SGLANG_API_KEY",
-    "llama-cpp": "LLAMA_SERVER_API_KEY",
-    "llama-server": "LLAMA_SERVER_API_KEY",
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "openrouter": "OPENROUTER_API_KEY",
-}
-
-# Local servers that commonly run without authentication: with nothing configured, a
-# request goes out without a key instead of failing.
-KEYLESS_PROVIDER_IDS = frozenset(
-    {"lmstudio", "lm-studio", "ollama", "vllm", "sglang", "llama-cpp", "llama-server",
-     "llama.cpp", "llamacpp", "localai", "jan", "tabby", "tabbyapi", "text-generation-webui"}
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -74,7 +56,7 @@ def is_keyless_ok(provider_id: str, provider_cfg: dict | None) -> bool:
     base = (provider_cfg or {}).get("baseUrl") or (provider_cfg or {}).get("baseURL")
     if isinstance(base, str):
         return is_private_base_url(base)
-    return provider_id in KEYLESS_PROVIDER_IDS
+    return kind_for(provider_id, provider_cfg).keyless
 
 
 def no_key_error(
@@ -86,7 +68,7 @@ def no_key_error(
         f"(agentDir: {cfg.paths.agent_dir(agent_id)}). Configure auth for this agent "
         f"(openclaw agents add {provider_id}) or copy auth-profiles.json from the main agentDir."
     )
-    env_var = PROVIDER_ENV_VARS.get(provider_id)
+    env_var = key_env_var(provider_id, cfg.provider(provider_id))
     if unresolved:
         hint = f"Set {unresolved[0]} (referenced by {_api_key_path(provider_id)})."
     elif env_var:
@@ -146,7 +128,8 @@ def resolve_credential(
             config_key = value
 
     # 3. Custom providers (no well-known env var): an explicit config key comes first.
-    if config_key and provider_id not in PROVIDER_ENV_VARS:
+    provider_env_var = key_env_var(provider_id, provider_cfg)
+    if config_key and provider_env_var is None:
         return Credential(provider_id, config_key, "config", api_key_path)
 
     # 4. Stored profiles in rotation order, skipping those cooling down.
@@ -157,7 +140,7 @@ def resolve_credential(
             return Credential(provider_id, secret, "profile", profile_id)
 
     # 5. The provider's environment variable (and one a marker names).
-    env_vars = list(dict.fromkeys([*lookup_vars, PROVIDER_ENV_VARS.get(provider_id, "")]))
+    env_vars = list(dict.fromkeys([*lookup_vars, provider_env_var or ""]))
     for name in filter(None, env_vars):
         value = environ.get(name, "").strip()
         if value:

@@ -192,7 +192,8 @@ def set_model(ref: str, agent_id: str) -> None:
 def _status_data(cfg: LoadedConfig, agent_id: str) -> dict[str, Any]:
     from openclaw.auth.profiles import AuthProfileStore
     from openclaw.auth.redact import mask_secret
-    from openclaw.auth.resolve import PROVIDER_ENV_VARS, is_keyless_ok, resolve_credential
+    from openclaw.auth.resolve import is_keyless_ok, resolve_credential
+    from openclaw.config.kinds import key_env_var
     from openclaw.models.catalog import (
         default_model_ref,
         fallback_refs,
@@ -262,7 +263,7 @@ def _status_data(cfg: LoadedConfig, agent_id: str) -> dict[str, Any]:
                 "labels": labels,
             },
         }
-        env_var = PROVIDER_ENV_VARS.get(pid)
+        env_var = key_env_var(pid, cfg.provider(pid))
         if env_var:
             value = cfg.env.get(env_var, "")
             row["env"] = {"name": env_var, "set": bool(value)}

@@ -51,7 +51,18 @@ class LoadedConfig:
         return {k: v for k, v in providers.items() if isinstance(v, dict)}
 
     def provider(self, provider_id: str) -> dict | None:
-        return self.providers().get(provider_id)
+        """The provider configured under ``provider_id`` or under an alias of the same kind."""
+        from openclaw.config.kinds import find_provider_key
+
+        providers = self.providers()
+        key = find_provider_key(providers, provider_id)
+        return providers.get(key) if key is not None else None
+
+    def provider_key(self, provider_id: str) -> str | None:
+        """The key as written in ``models.providers`` for an id or alias (None: not configured)."""
+        from openclaw.config.kinds import find_provider_key
+
+        return find_provider_key(self.providers(), provider_id)
 
     @property
     def env_warnings(self) -> list[str]:

@@ -1,40 +1,16 @@
 """Resolve the openai-completions ``compat`` flags for one model (core.md §2.4, §7.3).
 
-Precedence: the model row's ``compat`` > the provider's ``compat`` > defaults detected from the
-endpoint class (known local provider id or loopback host) > generic defaults.
+Precedence: the model row's ``compat`` > the provider's ``compat`` > the provider kind's compat
+(``config.kinds``) > local-server defaults (a local kind or a loopback host) > generic defaults.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from typing import Any
-from urllib.parse import urlsplit
 
+from openclaw.config.kinds import kind_for
 from openclaw.config.urls import base_url_host
-
-KNOWN_LOCAL_PROVIDERS: frozenset[str] = frozenset(
-    {
-        "lmstudio",
-        "lm-studio",
-        "vllm",
-        "sglang",
-        "llama-cpp",
-        "llama.cpp",
-        "llamacpp",
-        "llama-server",
-        "localai",
-        "jan",
-        "tabby",
-        "tabbyapi",
-        "text-generation-webui",
-    }
-)
-
-OLLAMA_PORT = 11434
-OLLAMA_REASONING_EFFORTS = ("none", "low", "medium", "high")
-
-#: Providers whose llama.cpp grammar rejects some JSON-schema keywords.
-_LLAMACPP_IDS = frozenset({"llama-cpp", "llama.cpp", "llamacpp", "llama-server"})
 
 GENERIC_DEFAULTS: dict[str, Any] = {
     "supportsStore": False,
@@ -73,18 +49,8 @@ def is_local_base_url(base_url: str) -> bool:
         return False
 
 
-def is_local_endpoint(provider_id: str, base_url: str) -> bool:
-    return provider_id.lower() in KNOWN_LOCAL_PROVIDERS or is_local_base_url(base_url)
-
-
-def is_ollama_endpoint(provider_id: str, base_url: str) -> bool:
-    """Ollama's ``/v1`` layer: provider id ``ollama`` or a base URL on port 11434 (core.md §7.2)."""
-    if provider_id.lower() == "ollama":
-        return True
-    try:
-        return urlsplit(base_url).port == OLLAMA_PORT
-    except ValueError:
-        return False
+def is_local_endpoint(provider_id: str, provider_cfg: dict[str, Any], base_url: str) -> bool:
+    return kind_for(provider_id, provider_cfg).local_server or is_local_base_url(base_url)
 
 
 def _base_url(provider_cfg: dict[str, Any], row: dict[str, Any]) -> str:
@@ -96,19 +62,12 @@ def resolve_compat(provider_id: str, provider_cfg: dict[str, Any], row: dict[str
     """The effective compat dict: every key of :data:`GENERIC_DEFAULTS` is present."""
     compat: dict[str, Any] = dict(GENERIC_DEFAULTS)
     base_url = _base_url(provider_cfg, row)
-    if is_local_endpoint(provider_id, base_url):
+    if is_local_endpoint(provider_id, provider_cfg, base_url):
         compat["supportsUsageInStreaming"] = True
         # Older llama.cpp / vLLM builds and Ollama /v1 only honour max_tokens.
         compat["maxTokensField"] = "max_tokens"
-    if is_ollama_endpoint(provider_id, base_url):
-        # other-servers.md §7.3-7.5, §8 rules 8-9: Ollama (also on a LAN host) honours
-        # include_usage, ignores max_completion_tokens and rejects efforts other than these.
-        compat["supportsUsageInStreaming"] = True
-        compat["maxTokensField"] = "max_tokens"
-        compat["supportedReasoningEfforts"] = list(OLLAMA_REASONING_EFFORTS)
-    if provider_id.lower() in _LLAMACPP_IDS:
-        compat["toolSchemaProfile"] = "llamacpp"
-    for layer in (provider_cfg.get("compat"), row.get("compat")):
+    kind_compat = kind_for(provider_id, provider_cfg).compat
+    for layer in (kind_compat, provider_cfg.get("compat"), row.get("compat")):
         if isinstance(layer, dict):
             for key, value in layer.items():
                 if value is not None:

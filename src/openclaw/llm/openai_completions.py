@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from openclaw.config.kinds import OLLAMA, kind_for
 from openclaw.errors import (
     MalformedResponseError,
     NetworkError,
@@ -27,7 +28,6 @@ from openclaw.errors import (
     UnreachableError,
 )
 from openclaw.llm import usage as usage_mod
-from openclaw.llm.compat import is_ollama_endpoint
 from openclaw.llm.errors import classify_http_error, html_error, looks_like_html, stream_error
 from openclaw.llm.sse import SSEDecoder, SSEProtocolError
 from openclaw.llm.text_toolcalls import could_be_tool_call, new_call_id, parse_text_tool_calls
@@ -370,7 +370,7 @@ def build_request_body(spec: ModelSpec, context: Context, options: ChatOptions) 
     if tools:
         body["tools"] = tools
     _apply_reasoning(body, spec, options)
-    if is_ollama_endpoint(spec.provider_id, spec.base_url) and spec.provider_config.get(
+    if kind_for(spec.provider_id, spec.provider_config) is OLLAMA and spec.provider_config.get(
         "injectNumCtxForOpenAICompat", True
     ):
         num_ctx = params.get("num_ctx") or spec.row.get("contextWindow") or 65536

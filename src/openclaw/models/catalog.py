@@ -62,9 +62,9 @@ def _needs_plugin_normalisation(provider_id: str, provider_cfg: dict, row: dict)
     compat = row.get("compat")
     if not (isinstance(compat, dict) and any(key in compat for key in _REASONING_COMPAT_KEYS)):
         return False
-    from openclaw.providers import is_lmstudio
+    from openclaw.config.kinds import LMSTUDIO, kind_for
 
-    return is_lmstudio(provider_id, provider_cfg)
+    return kind_for(provider_id, provider_cfg) is LMSTUDIO
 
 
 def _normalise(provider_id: str, provider_cfg: dict, row: dict) -> dict:

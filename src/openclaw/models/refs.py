@@ -6,21 +6,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from openclaw.config.kinds import canonical_provider_id
 from openclaw.errors import ModelRefError
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
 
-PROVIDER_ALIASES = {
-    "z.ai": "zai",
-    "z-ai": "zai",
-    "bedrock": "amazon-bedrock",
-    "aws-bedrock": "amazon-bedrock",
-    "lm-studio": "lmstudio",
-    "lm_studio": "lmstudio",
-    "llama.cpp": "llama-cpp",
-    "llamacpp": "llama-cpp",
-}
 
 # An "@suffix" that is part of the model name, not an auth profile: a date or a
 # quantisation / precision tag.
@@ -33,8 +24,18 @@ _PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 def normalize_provider(provider: str) -> str:
-    lowered = provider.strip().lower()
-    return PROVIDER_ALIASES.get(lowered, lowered)
+    """The canonical provider id of an id or alias (the registry in ``config.kinds`` owns them)."""
+    return canonical_provider_id(provider)
+
+
+def configured_provider(provider: str, cfg: LoadedConfig | None) -> str:
+    """The provider key as the user wrote it in the config when one matches (by id or alias),
+    else the canonical id: ``llamacpp/m`` finds a provider configured as ``llama.cpp``."""
+    if cfg is not None:
+        key = cfg.provider_key(provider)
+        if key is not None:
+            return key
+    return normalize_provider(provider)
 
 
 def model_key(provider: str, model_id: str) -> str:
@@ -108,8 +109,8 @@ def parse_model_ref(text: str, cfg: LoadedConfig | None = None) -> ModelRef:
     if "/" not in body:
         return _bare_name(body, profile, cfg, cleaned)
     provider_text, _, model = body.partition("/")
-    provider = normalize_provider(provider_text)
-    if not provider or not model.strip() or not _PROVIDER_RE.match(provider):
+    provider = configured_provider(provider_text, cfg)
+    if not provider or not model.strip() or not _PROVIDER_RE.match(provider.lower()):
         raise ModelRefError(
             f'Invalid model ref "{cleaned}"',
             hint="Use provider/model, e.g. lmstudio/qwen/qwen3.5-9b.",
@@ -120,7 +121,7 @@ def parse_model_ref(text: str, cfg: LoadedConfig | None = None) -> ModelRef:
 def _bare_name(name: str, profile: str | None, cfg: LoadedConfig | None, original: str) -> ModelRef:
     aliased = alias_map(cfg).get(name.lower())
     if aliased and "/" in aliased:
-        ref = parse_model_ref(aliased)
+        ref = parse_model_ref(aliased, cfg)
         return ModelRef(ref.provider, ref.model, profile or ref.profile)
     if cfg is not None:
         owners = [

@@ -1,22 +1,22 @@
 """Provider plugins: what a provider adds around the core chat protocol.
 
-``get_plugin(provider_id)`` returns the LM Studio plugin for LM Studio providers (imported
-lazily, so other providers never load it) and the plain openai-completions plugin
-(:mod:`openclaw.providers.generic`) for everything else.
+``get_plugin(provider_id, provider_cfg)`` returns the plugin of the provider's kind
+(``config.kinds``): each kind names its plugin module, imported on first use so a command loads
+only the kinds it talks to.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit
+
+from openclaw.config.kinds import LMSTUDIO, ProviderKind, kind_for
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
     from openclaw.llm.types import ChatOptions, Context, Event, ModelSpec
     from openclaw.models.catalog import CatalogEntry
-
-LMSTUDIO_IDS = frozenset({"lmstudio", "lm-studio"})
 
 
 class ProviderPlugin(Protocol):
@@ -36,27 +36,16 @@ class ProviderPlugin(Protocol):
 
 
 def is_lmstudio(provider_id: str, provider_cfg: dict | None = None) -> bool:
-    """LM Studio by id, by ``api: "lmstudio"``, or by its default port 1234 in baseUrl."""
-    if provider_id.lower() in LMSTUDIO_IDS:
-        return True
-    if not isinstance(provider_cfg, dict):
-        return False
-    if provider_cfg.get("api") == "lmstudio":
-        return True
-    base = provider_cfg.get("baseUrl")
-    if isinstance(base, str):
-        try:
-            return urlsplit(base.strip()).port == 1234
-        except ValueError:
-            return False
-    return False
+    """LM Studio by id or alias, or by ``api: "lmstudio"`` (never guessed from a port)."""
+    return kind_for(provider_id, provider_cfg) is LMSTUDIO
 
 
 def get_plugin(provider_id: str, provider_cfg: dict | None = None) -> ProviderPlugin:
-    if is_lmstudio(provider_id, provider_cfg):
-        from openclaw.providers.lmstudio.plugin import PLUGIN
+    """The plugin of the provider's kind, imported on first use."""
+    return plugin_for_kind(kind_for(provider_id, provider_cfg))
 
-        return PLUGIN
-    from openclaw.providers.generic import PLUGIN as GENERIC
 
-    return GENERIC
+def plugin_for_kind(kind: ProviderKind) -> ProviderPlugin:
+    module = importlib.import_module(kind.plugin_module)
+    plugin: ProviderPlugin = module.PLUGIN
+    return plugin

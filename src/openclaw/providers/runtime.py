@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from openclaw.config.kinds import kind_for
 from openclaw.errors import (
     AuthError,
     ConfigError,
@@ -34,19 +35,6 @@ if TYPE_CHECKING:
     from openclaw.llm.types import Event
     from openclaw.models.refs import ModelRef
 
-#: Used when a provider row has no baseUrl. All are OpenAI-compatible (/v1) endpoints: this
-#: build speaks openai-completions only, so Ollama defaults to its /v1 layer (core.md §7.2).
-DEFAULT_BASE_URLS = {
-    "lmstudio": "http://localhost:1234/v1",
-    "lm-studio": "http://localhost:1234/v1",
-    "vllm": "http://127.0.0.1:8000/v1",
-    "sglang": "http://127.0.0.1:30000/v1",
-    "llama-cpp": "http://127.0.0.1:8080/v1",
-    "llama.cpp": "http://127.0.0.1:8080/v1",
-    "llamacpp": "http://127.0.0.1:8080/v1",
-    "llama-server": "http://127.0.0.1:8080/v1",
-    "ollama": "http://127.0.0.1:11434/v1",
-}
 PROBE_PROMPT = "Reply with OK. Do not use tools."
 PROBE_MAX_TOKENS = 8
 
@@ -136,11 +124,11 @@ def resolve_model_spec(
 
     base_url = row.get("baseUrl") or provider_cfg.get("baseUrl") or provider_cfg.get("baseURL")
     if not isinstance(base_url, str) or not base_url.strip():
-        base_url = DEFAULT_BASE_URLS.get(provider_id)
+        base_url = kind_for(provider_id, provider_cfg).default_base_url
         if base_url is None:
             raise ConfigError(
                 f"Provider {provider_id} has no baseUrl",
-                hint=f"Set models.providers.{provider_id}.baseUrl (e.g. http://127.0.0.1:8080/v1).",
+                hint=f"Set models.providers.{provider_id}.baseUrl to the server's /v1 URL.",
             )
     base_url = base_url.strip().rstrip("/")
     api = row.get("api") or provider_cfg.get("api") or "openai-completions"
