@@ -55,8 +55,9 @@ class ProviderKind:
     compat: Mapping[str, Any] = field(default_factory=dict)
     #: One line telling the user how to start this server (``{port}`` is filled in).
     start_hint: str = ""
-    #: ``--auth-choice`` value of non-interactive onboarding, when the kind has one.
-    onboard_choice: str | None = None
+    #: ``--auth-choice`` values that set up this kind -> ``"module:function"`` doing it
+    #: (imported lazily by the onboard command; the function takes an ``OnboardRequest``).
+    onboard_choices: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def default_port(self) -> int | None:
@@ -104,7 +105,7 @@ LMSTUDIO = ProviderKind(
     local_server=True,
     loads_models=True,
     start_hint="Start LM Studio's server (`lms server start --port {port}`) and retry.",
-    onboard_choice="lmstudio",
+    onboard_choices={"lmstudio": "openclaw.providers.lmstudio.onboard:onboard"},
 )
 OLLAMA = ProviderKind(
     id="ollama",
@@ -118,7 +119,7 @@ OLLAMA = ProviderKind(
     loads_models=True,
     compat=_OLLAMA_COMPAT,
     start_hint="Start Ollama (`ollama serve`, port {port}) and retry.",
-    onboard_choice="ollama",
+    onboard_choices={"ollama": "openclaw.providers.ollama.onboard:onboard"},
 )
 VLLM = ProviderKind(
     id="vllm",
@@ -128,7 +129,7 @@ VLLM = ProviderKind(
     keyless=True,
     local_server=True,
     start_hint="Start vLLM (`vllm serve MODEL --port {port}`) and retry.",
-    onboard_choice="vllm",
+    onboard_choices={"vllm": "openclaw.providers.server_onboard:onboard"},
 )
 SGLANG = ProviderKind(
     id="sglang",
@@ -141,7 +142,7 @@ SGLANG = ProviderKind(
         "Start SGLang (`python -m sglang.launch_server --model-path MODEL --port {port}`) "
         "and retry."
     ),
-    onboard_choice="sglang",
+    onboard_choices={"sglang": "openclaw.providers.server_onboard:onboard"},
 )
 LLAMA_CPP = ProviderKind(
     id="llama-cpp",
@@ -153,7 +154,10 @@ LLAMA_CPP = ProviderKind(
     local_server=True,
     compat=_LLAMACPP_COMPAT,
     start_hint="Start llama-server (`llama-server -m MODEL.gguf --port {port}`) and retry.",
-    onboard_choice="llama-cpp-existing-server",
+    onboard_choices={
+        "llama-cpp": "openclaw.local.onboard:onboard",
+        "llama-cpp-existing-server": "openclaw.providers.server_onboard:onboard",
+    },
 )
 # Other OpenAI-compatible local servers: no default URL (their ports clash), but they get the
 # local-server compat defaults and run keyless.
@@ -171,7 +175,7 @@ OPENAI_COMPATIBLE = ProviderKind(
     label="OpenAI-compatible server",
     apis=(OPENAI_COMPLETIONS, "openai", "openai-compatible"),
     start_hint="Check that the server at this URL is running and retry.",
-    onboard_choice="custom-api-key",
+    onboard_choices={"custom-api-key": "openclaw.providers.server_onboard:onboard"},
 )
 
 KINDS: tuple[ProviderKind, ...] = (
@@ -254,9 +258,14 @@ def key_env_var(provider_id: str, provider_cfg: Mapping[str, Any] | None = None)
 def kind_for_choice(choice: str) -> ProviderKind | None:
     """The kind an ``--auth-choice`` value onboards."""
     for kind in KINDS:
-        if kind.onboard_choice == choice:
+        if choice in kind.onboard_choices:
             return kind
     return None
+
+
+def onboard_choices() -> list[str]:
+    """Every ``--auth-choice`` value a kind declares, in registry order."""
+    return [choice for kind in KINDS for choice in kind.onboard_choices]
 
 
 def find_provider_key(providers: Mapping[str, Any], provider_id: str) -> str | None:
