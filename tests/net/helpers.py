@@ -21,15 +21,16 @@ import httpcore2
 
 Responder = Callable[[str, int, bytes], bytes]
 
-VECTORS_PATH = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "ssrf" / "vectors-public.json"
-)
+#: The public SSRF vectors, copied from shared/ssrf/ so that every checkout tests all of them.
+VECTORS_PATH = Path(__file__).resolve().parent / "data" / "vectors-public.json"
 
 
 def load_vectors() -> list[dict[str, Any]]:
-    if not VECTORS_PATH.is_file():
-        return []
-    return json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
+    """The committed vectors; a missing or empty file is an error, never a silent skip."""
+    vectors = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
+    if not isinstance(vectors, list) or not vectors:
+        raise RuntimeError(f"no SSRF vectors in {VECTORS_PATH}")
+    return vectors
 
 
 def http_response(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
