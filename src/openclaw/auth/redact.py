@@ -7,8 +7,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from openclaw.auth.markers import is_marker
+from openclaw.config.util import REDACTED
 
-REDACTED = "__OPENCLAW_REDACTED__"
+__all__ = [
+    "REDACTED",
+    "authored_view",
+    "is_header_secret",
+    "is_secret_key",
+    "mask_secret",
+    "redact_config",
+    "redact_text",
+]
 _MIN_MASKABLE = 12
 
 # Config keys whose values are secrets. "maxTokens"/"contextTokens" end in "tokens" and

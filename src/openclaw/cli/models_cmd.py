@@ -104,7 +104,10 @@ def list_models(
     from openclaw.models.refs import normalize_provider
 
     cfg = load_for_command()
-    provider_filter = normalize_provider(provider_id) if provider_id else None
+    # An alias finds the provider under the key the user wrote (`llama-cpp` finds `llamacpp`).
+    provider_filter = (
+        (cfg.provider_key(provider_id) or normalize_provider(provider_id)) if provider_id else None
+    )
     entries = configured_catalog(cfg)
     failed = False
     if refresh:

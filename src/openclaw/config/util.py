@@ -14,6 +14,10 @@ from typing import Any
 
 from openclaw.errors import UsageError
 
+#: What `config get` shows instead of a secret; `config set` puts the stored value back where it
+#: finds it (the writer), and auth's redaction writes it.
+REDACTED = "__OPENCLAW_REDACTED__"
+
 _PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9_$-]+")
 
 

@@ -142,7 +142,7 @@ def _write_locked(mutate: Callable[[dict], None], paths: Paths, path: Path) -> W
 
 def restore_redacted(candidate: Any, stored: Any, where: str = "") -> None:
     """Put stored secrets back where the candidate holds the redaction sentinel."""
-    from openclaw.auth.redact import REDACTED
+    from openclaw.config.util import REDACTED
 
     def walk(new: Any, old: Any, loc: str) -> None:
         if isinstance(new, dict):

@@ -4,14 +4,12 @@ provider's plugin, and probe every configured provider (``openclaw models status
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from openclaw.config.kinds import kind_for
 from openclaw.errors import (
     AuthError,
-    ConfigError,
     ModelRefError,
     OpenClawError,
     ProviderAuthError,
@@ -54,37 +52,11 @@ class ProbeResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _configured_headers(env: Mapping[str, str], *sources: tuple[Any, str]) -> dict[str, str]:
-    """Provider, model and request headers merged in that order, SecretRefs resolved."""
-    from openclaw.auth.resolve import resolve_headers
-
-    out: dict[str, str] = {}
-    for raw, where in sources:
-        out.update(resolve_headers(raw, env, where))
-    return out
-
-
-def _row_index(provider_cfg: Mapping[str, Any], model_id: str) -> int | str:
-    rows = provider_cfg.get("models")
-    if isinstance(rows, list):
-        for index, row in enumerate(rows):
-            if isinstance(row, dict) and row.get("id") == model_id:
-                return index
-    return "?"
-
-
-def _positive(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    return None
-
-
 def resolve_model_spec(
     cfg: LoadedConfig, ref: str | ModelRef | None = None, *, agent_id: str = "main"
 ) -> ModelSpec:
     """Everything one call needs. ModelRefError for an unknown model/provider, AuthError when
     the provider needs a key and none is configured."""
-    from openclaw.auth.resolve import resolve_credential
     from openclaw.llm.compat import resolve_compat
     from openclaw.models.catalog import (
         apply_row_defaults,
@@ -94,7 +66,7 @@ def resolve_model_spec(
     )
     from openclaw.models.refs import ModelRef as _ModelRef
     from openclaw.models.refs import parse_model_ref
-    from openclaw.net.policy import provider_policy
+    from openclaw.providers.endpoint import resolve_endpoint
 
     if ref is None:
         ref = default_model_ref(cfg, agent_id)
@@ -122,43 +94,26 @@ def resolve_model_spec(
         provider_cfg = found
         row = apply_row_defaults({"id": model_id}, provider_cfg)
 
-    base_url = row.get("baseUrl") or provider_cfg.get("baseUrl") or provider_cfg.get("baseURL")
-    if not isinstance(base_url, str) or not base_url.strip():
-        base_url = kind_for(provider_id, provider_cfg).default_base_url
-        if base_url is None:
-            raise ConfigError(
-                f"Provider {provider_id} has no baseUrl",
-                hint=f"Set models.providers.{provider_id}.baseUrl to the server's /v1 URL.",
-            )
-    base_url = base_url.strip().rstrip("/")
-    api = row.get("api") or provider_cfg.get("api") or "openai-completions"
-
-    cred = resolve_credential(
-        cfg, provider_id, profile=parsed.profile, agent_id=agent_id, required=True
+    endpoint = resolve_endpoint(
+        cfg, provider_id, row=row, profile=parsed.profile, agent_id=agent_id, require_key=True
     )
-    request_cfg = provider_cfg.get("request")
-    request_cfg = request_cfg if isinstance(request_cfg, dict) else {}
-    allow = request_cfg.get("allowPrivateNetwork")
-    where = f"models.providers.{provider_id}"
+    api = row.get("api") or provider_cfg.get("api") or "openai-completions"
     return ModelSpec(
-        provider_id=provider_id,
+        provider_id=endpoint.provider_id,
         model_id=model_id,
         wire_model_id=model_id,
         api=str(api),
-        base_url=base_url,
+        base_url=endpoint.base_url,
         row=row,
         provider_config=provider_cfg,
-        compat=resolve_compat(provider_id, {**provider_cfg, "baseUrl": base_url}, row),
-        api_key=cred.key,
-        credential_source=cred.describe(),
-        headers=_configured_headers(
-            cfg.env,
-            (provider_cfg.get("headers"), f"{where}.headers"),
-            (row.get("headers"), f"{where}.models[{_row_index(provider_cfg, model_id)}].headers"),
-            (request_cfg.get("headers"), f"{where}.request.headers"),
+        compat=resolve_compat(
+            endpoint.provider_id, {**provider_cfg, "baseUrl": endpoint.base_url}, row
         ),
-        timeout_seconds=_positive(provider_cfg.get("timeoutSeconds")),
-        policy=provider_policy(provider_id, base_url, allow if isinstance(allow, bool) else None),
+        api_key=endpoint.api_key,
+        credential_source=endpoint.credential.describe(),
+        headers=endpoint.headers,
+        timeout_seconds=endpoint.timeout_seconds,
+        policy=endpoint.policy,
     )
 
 

@@ -1,0 +1,134 @@
+"""One resolved connection to a provider: base URL, headers, credential, network policy, timeout.
+
+Every request path — discovery, probe, preload, chat, embeddings, downloads — starts from an
+:class:`Endpoint` built by :func:`resolve_endpoint`, so the rules (alias lookup, default URL of
+the kind, header SecretRefs, key precedence, exact-origin trust) are applied in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from openclaw.config.kinds import ProviderKind, kind_for
+from openclaw.errors import ConfigError
+
+if TYPE_CHECKING:
+    from openclaw.auth.resolve import Credential
+    from openclaw.config.loader import LoadedConfig
+    from openclaw.net.client import GuardedAsyncClient
+    from openclaw.net.policy import NetPolicy
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    provider_id: str  # the key under models.providers, as the user wrote it
+    kind: ProviderKind
+    base_url: str  # as configured (or the kind's default), no trailing slash
+    provider_config: dict[str, Any] = field(repr=False)
+    #: Provider, model-row and request headers merged in that order, SecretRefs resolved.
+    headers: dict[str, str] = field(repr=False)
+    credential: Credential = field(repr=False)
+    policy: NetPolicy = field(repr=False)
+    timeout_seconds: float | None = None
+
+    @property
+    def api_key(self) -> str | None:
+        return self.credential.key
+
+    def request_headers(self) -> dict[str, str]:
+        """Headers for a request: the configured ones, plus the key as a Bearer token unless a
+        configured Authorization header already authenticates (header auth wins)."""
+        out = dict(self.headers)
+        key = self.credential.key
+        if key and not any(name.lower() == "authorization" for name in out):
+            out["Authorization"] = f"Bearer {key}"
+        return out
+
+    def client(
+        self, *, timeout: float, max_body_bytes: int = 4 * 1024 * 1024
+    ) -> GuardedAsyncClient:
+        """A guarded client bound to this provider's policy (its origin trusted exactly)."""
+        from openclaw.net.client import async_client
+
+        return async_client(self.policy, timeout=timeout, max_body_bytes=max_body_bytes)
+
+
+def _positive(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def _row_index(provider_cfg: Mapping[str, Any], model_id: str) -> int | str:
+    rows = provider_cfg.get("models")
+    if isinstance(rows, list):
+        for index, row in enumerate(rows):
+            if isinstance(row, dict) and row.get("id") == model_id:
+                return index
+    return "?"
+
+
+def _base_url(provider_id: str, kind: ProviderKind, provider_cfg: dict, row: dict) -> str:
+    base_url = row.get("baseUrl") or provider_cfg.get("baseUrl") or provider_cfg.get("baseURL")
+    if not isinstance(base_url, str) or not base_url.strip():
+        base_url = kind.default_base_url
+        if base_url is None:
+            raise ConfigError(
+                f"Provider {provider_id} has no baseUrl",
+                hint=f"Set models.providers.{provider_id}.baseUrl to the server's /v1 URL.",
+            )
+    return base_url.strip().rstrip("/")
+
+
+def resolve_endpoint(
+    cfg: LoadedConfig,
+    provider_id: str,
+    *,
+    row: Mapping[str, Any] | None = None,
+    profile: str | None = None,
+    agent_id: str = "main",
+    require_key: bool = False,
+) -> Endpoint:
+    """The endpoint of a configured provider (by id or alias), for one model row when given.
+
+    ConfigError for a provider that is not configured or has no usable URL; AuthError when
+    ``require_key`` and the provider needs a key that is not configured."""
+    from openclaw.auth.resolve import resolve_credential, resolve_headers
+    from openclaw.net.policy import provider_policy
+
+    key = cfg.provider_key(provider_id) or provider_id
+    provider_cfg = cfg.provider(key)
+    if provider_cfg is None:
+        raise ConfigError(
+            f'Provider "{provider_id}" is not configured',
+            hint="See `openclaw models list`, or run `openclaw onboard`.",
+        )
+    model_row = dict(row or {})
+    kind = kind_for(key, provider_cfg)
+    base_url = _base_url(key, kind, provider_cfg, model_row)
+    request_cfg = provider_cfg.get("request")
+    request_cfg = request_cfg if isinstance(request_cfg, dict) else {}
+    where = f"models.providers.{key}"
+    sources: list[tuple[Any, str]] = [(provider_cfg.get("headers"), f"{where}.headers")]
+    if model_row:
+        index = _row_index(provider_cfg, str(model_row.get("id", "")))
+        sources.append((model_row.get("headers"), f"{where}.models[{index}].headers"))
+    sources.append((request_cfg.get("headers"), f"{where}.request.headers"))
+    headers: dict[str, str] = {}
+    for raw, location in sources:
+        headers.update(resolve_headers(raw, cfg.env, location))
+    allow = request_cfg.get("allowPrivateNetwork")
+    return Endpoint(
+        provider_id=key,
+        kind=kind,
+        base_url=base_url,
+        provider_config=provider_cfg,
+        headers=headers,
+        credential=resolve_credential(
+            cfg, key, profile=profile, agent_id=agent_id, required=require_key
+        ),
+        policy=provider_policy(key, base_url, allow if isinstance(allow, bool) else None),
+        timeout_seconds=_positive(provider_cfg.get("timeoutSeconds")),
+    )
