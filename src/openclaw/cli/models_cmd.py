@@ -102,13 +102,14 @@ def list_models(
     from openclaw.models.catalog import configured_catalog
     from openclaw.models.listing import build_rows, render_table
     from openclaw.models.refs import normalize_provider
+    from openclaw.providers import normalize_row
 
     cfg = load_for_command()
     # An alias finds the provider under the key the user wrote (`llama-cpp` finds `llamacpp`).
     provider_filter = (
         (cfg.provider_key(provider_id) or normalize_provider(provider_id)) if provider_id else None
     )
-    entries = configured_catalog(cfg)
+    entries = configured_catalog(cfg, normalize_row)
     failed = False
     if refresh:
         entries, failed = _refresh(cfg, entries, provider_filter)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,6 @@ _ROW_DEFAULTS: dict[str, Any] = {
 }
 # Provider-wide values that fill in for rows that omit them.
 _PROVIDER_FALLBACK_FIELDS = ("contextWindow", "contextTokens", "maxTokens")
-_REASONING_COMPAT_KEYS = ("reasoningEffortMap", "supportedReasoningEfforts")
 
 
 @dataclass
@@ -56,25 +56,14 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def _needs_plugin_normalisation(provider_id: str, provider_cfg: dict, row: dict) -> bool:
-    # Only LM Studio rewrites rows today (old off/on reasoning maps), so other rows never
-    # pay for importing the provider package.
-    compat = row.get("compat")
-    if not (isinstance(compat, dict) and any(key in compat for key in _REASONING_COMPAT_KEYS)):
-        return False
-    from openclaw.config.kinds import LMSTUDIO, kind_for
-
-    return kind_for(provider_id, provider_cfg) is LMSTUDIO
+#: Rewrites a configured row the way its provider kind wants it read (providers supply it:
+#: this layer knows no provider kind).
+RowNormalizer = Callable[[str, dict, dict], dict]
 
 
-def _normalise(provider_id: str, provider_cfg: dict, row: dict) -> dict:
-    from openclaw.providers import get_plugin
-
-    normalised = get_plugin(provider_id, provider_cfg).normalize_model_row(row, provider_cfg)
-    return normalised if isinstance(normalised, dict) else row
-
-
-def configured_catalog(cfg: LoadedConfig) -> list[CatalogEntry]:
+def configured_catalog(
+    cfg: LoadedConfig, normalize: RowNormalizer | None = None
+) -> list[CatalogEntry]:
     entries: list[CatalogEntry] = []
     for provider_id, provider_cfg in cfg.providers().items():
         rows = provider_cfg.get("models")
@@ -84,8 +73,8 @@ def configured_catalog(cfg: LoadedConfig) -> list[CatalogEntry]:
             if not isinstance(row, dict) or not isinstance(row.get("id"), str) or not row["id"]:
                 continue
             filled = apply_row_defaults(row, provider_cfg)
-            if _needs_plugin_normalisation(provider_id, provider_cfg, filled):
-                filled = _normalise(provider_id, provider_cfg, filled)
+            if normalize is not None:
+                filled = normalize(provider_id, provider_cfg, filled)
             entries.append(CatalogEntry(provider_id, row["id"], filled, provider_cfg))
     return entries
 
@@ -172,8 +161,10 @@ def resolved_default_ref(cfg: LoadedConfig, agent_id: str | None = None) -> str 
     return catalog[0].key if catalog else None
 
 
-def find_entry(cfg: LoadedConfig, ref: str | ModelRef) -> CatalogEntry | None:
+def find_entry(
+    cfg: LoadedConfig, ref: str | ModelRef, normalize: RowNormalizer | None = None
+) -> CatalogEntry | None:
     parsed = ref if isinstance(ref, ModelRef) else parse_model_ref(ref, cfg)
-    catalog = configured_catalog(cfg)
+    catalog = configured_catalog(cfg, normalize)
     exact = (e for e in catalog if e.provider == parsed.provider and e.model_id == parsed.model)
     return next(exact, None) or next((e for e in catalog if e.key == parsed.key), None)

@@ -45,6 +45,23 @@ def get_plugin(provider_id: str, provider_cfg: dict | None = None) -> ProviderPl
     return plugin_for_kind(kind_for(provider_id, provider_cfg))
 
 
+_REASONING_COMPAT_KEYS = ("reasoningEffortMap", "supportedReasoningEfforts")
+
+
+def normalize_row(provider_id: str, provider_cfg: dict, row: dict) -> dict:
+    """A configured row as its kind reads it (``models.catalog.RowNormalizer``).
+
+    Only LM Studio rewrites rows today (old off/on reasoning maps), so other rows never pay
+    for importing a plugin."""
+    compat = row.get("compat")
+    if not (isinstance(compat, dict) and any(key in compat for key in _REASONING_COMPAT_KEYS)):
+        return row
+    if kind_for(provider_id, provider_cfg) is not LMSTUDIO:
+        return row
+    normalised = get_plugin(provider_id, provider_cfg).normalize_model_row(row, provider_cfg)
+    return normalised if isinstance(normalised, dict) else row
+
+
 def plugin_for_kind(kind: ProviderKind) -> ProviderPlugin:
     module = importlib.import_module(kind.plugin_module)
     plugin: ProviderPlugin = module.PLUGIN

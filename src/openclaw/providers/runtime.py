@@ -66,12 +66,13 @@ def resolve_model_spec(
     )
     from openclaw.models.refs import ModelRef as _ModelRef
     from openclaw.models.refs import parse_model_ref
+    from openclaw.providers import normalize_row
     from openclaw.providers.endpoint import resolve_endpoint
 
     if ref is None:
         ref = default_model_ref(cfg, agent_id)
         if ref is None:
-            catalog = configured_catalog(cfg)
+            catalog = configured_catalog(cfg, normalize_row)
             if not catalog:
                 raise ModelRefError(
                     "No model is configured",
@@ -79,7 +80,7 @@ def resolve_model_spec(
                 )
             ref = catalog[0].key
     parsed = ref if isinstance(ref, _ModelRef) else parse_model_ref(ref, cfg)
-    entry = find_entry(cfg, parsed)
+    entry = find_entry(cfg, parsed, normalize_row)
     if entry is not None:
         provider_id, model_id = entry.provider, entry.model_id
         row, provider_cfg = entry.row, entry.provider_config
