@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from openclaw.llm.compat import is_local_base_url, resolve_compat
+from openclaw.config.urls import is_loopback_base_url
+from openclaw.llm.compat import resolve_compat
 from openclaw.llm.openai_completions import (
     build_headers,
     build_request_body,
@@ -76,8 +77,8 @@ def test_explicit_compat_wins() -> None:
 
 
 def test_is_local_base_url() -> None:
-    assert is_local_base_url("http://127.0.0.5:1/v1")
-    assert not is_local_base_url("not a url")
+    assert is_loopback_base_url("http://127.0.0.5:1/v1")
+    assert not is_loopback_base_url("not a url")
 
 
 def test_max_tokens_field_and_sources() -> None:

@@ -1,4 +1,6 @@
-"""Classifying base URLs as local (no network access, pure string/IP checks)."""
+"""Classifying base URLs: loopback, local, private (pure string/IP checks, no network).
+
+The one place these predicates live; each says which notion of "local" it is."""
 
 from __future__ import annotations
 
@@ -17,6 +19,20 @@ def base_url_host(base_url: str | None) -> str | None:
     except ValueError:
         return None
     return host.lower().rstrip(".") if host else None
+
+
+def is_loopback_base_url(base_url: str | None) -> bool:
+    """Loopback only (``localhost``, ``*.localhost``, ``127.0.0.0/8``, ``::1``): the class of
+    endpoint that gets local-server compat defaults (core.md §7.3)."""
+    host = base_url_host(base_url)
+    if host is None:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def is_local_base_url(base_url: str | None) -> bool:

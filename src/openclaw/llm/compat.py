@@ -6,11 +6,10 @@ Precedence: the model row's ``compat`` > the provider's ``compat`` > the provide
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from openclaw.config.kinds import kind_for
-from openclaw.config.urls import base_url_host
+from openclaw.config.urls import is_loopback_base_url
 
 GENERIC_DEFAULTS: dict[str, Any] = {
     "supportsStore": False,
@@ -34,23 +33,8 @@ GENERIC_DEFAULTS: dict[str, Any] = {
 }
 
 
-def is_local_base_url(base_url: str) -> bool:
-    """True for loopback hosts (``localhost``, ``127.0.0.0/8``, ``::1``): the §7.3 class that
-    gets usage-in-streaming. Narrower than ``config.urls.is_local_base_url`` (the ``models
-    list`` notion, which also counts ``*.local`` and ``0.0.0.0``)."""
-    host = base_url_host(base_url)
-    if host is None:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def is_local_endpoint(provider_id: str, provider_cfg: dict[str, Any], base_url: str) -> bool:
-    return kind_for(provider_id, provider_cfg).local_server or is_local_base_url(base_url)
+    return kind_for(provider_id, provider_cfg).local_server or is_loopback_base_url(base_url)
 
 
 def _base_url(provider_cfg: dict[str, Any], row: dict[str, Any]) -> str:
