@@ -1,0 +1,103 @@
+"""The click command tree of ``openclaw`` and the runner that maps errors to exit codes.
+
+Only click is imported here; each subcommand's module is imported when that subcommand runs,
+so no command pays for httpx2, pydantic or rich unless it uses them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from openclaw import __version__
+
+# name -> "module:attribute" of a click command; imported only when invoked.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "config": ("openclaw.cli.config_cmd:config", "Read and edit openclaw.json."),
+    "models": ("openclaw.cli.models_cmd:models", "List, pick and check models."),
+    "net": ("openclaw.cli.net_cmd:net", "Explain what the network guard allows."),
+    "onboard": ("openclaw.cli.onboard_cmd:onboard", "Set up a model provider (LM Studio)."),
+    "agent": ("openclaw.cli.agent_cmd:agent", "Talk to the default model."),
+    "sessions": ("openclaw.cli.sessions_cmd:sessions", "List and show saved sessions."),
+    "embed": ("openclaw.cli.embed_cmd:embed", "Embed text with an embedding model."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(LAZY_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = LAZY_COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, attr = entry[0].split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Help text comes from the table so `openclaw --help` imports no subcommand module.
+        rows = [(name, LAZY_COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="openclaw", message="%(version)s")
+@click.option("--profile", metavar="NAME", help="Use the isolated state dir ~/.openclaw-NAME.")
+@click.option("--dev", is_flag=True, help="Shorthand for --profile dev.")
+@click.option("--debug", is_flag=True, envvar="OPENCLAW_DEBUG", help="Show tracebacks.")
+@click.option("--no-color", is_flag=True, help="Plain output (also NO_COLOR=1).")
+@click.pass_context
+def cli(ctx: click.Context, profile: str | None, dev: bool, debug: bool, no_color: bool) -> None:
+    """openclaw: run an assistant on your own open-weight models."""
+    if dev and not profile:
+        profile = "dev"
+    if profile:
+        # Paths are resolved from the environment everywhere, so the profile travels with it.
+        os.environ["OPENCLAW_PROFILE"] = profile
+    if no_color:
+        os.environ["NO_COLOR"] = "1"
+    ctx.obj = {"debug": debug}
+
+
+def _report(exc: BaseException, debug: bool) -> int:
+    from openclaw.errors import OpenClawError
+
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    if isinstance(exc, OpenClawError):
+        click.echo(f"Error: {exc.message}" if "\n" not in exc.message else exc.message, err=True)
+        if exc.hint:
+            click.echo(f"Hint: {exc.hint}", err=True)
+        return 1
+    click.echo(f"Error: unexpected {type(exc).__name__}: {exc}", err=True)
+    if not debug:
+        click.echo("Hint: re-run with --debug for the traceback and report it.", err=True)
+    return 1
+
+
+def run(args: list[str]) -> None:
+    debug = "--debug" in args or os.environ.get("OPENCLAW_DEBUG") == "1"
+    try:
+        result: Any = cli.main(args=args, prog_name="openclaw", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        sys.exit(_report(exc, debug))
+    sys.exit(result if isinstance(result, int) else 0)
