@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 MODEL = "m"
+#: A command still running after this long counts as hanging (exit shown as -1).
+HANG_SECONDS = 120
 
 
 def closed_port() -> int:
@@ -97,13 +99,16 @@ def run(args: list[str], home: Path) -> tuple[float, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
     env.update({"HOME": str(home), "NO_COLOR": "1"})
     started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "openclaw", *args],
-        env=env,
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "openclaw", *args],
+            env=env,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=HANG_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        return HANG_SECONDS * 1000, -1  # reported as a hang
     return (time.perf_counter() - started) * 1000, proc.returncode
 
 
