@@ -53,10 +53,12 @@ def parse_cli_value(text: str) -> Any:
 
 
 def _render(value: Any, as_json: bool) -> str:
+    from openclaw.textsafe import json_text, visible
+
     if as_json or isinstance(value, (dict, list)):
-        return json.dumps(value, indent=2, ensure_ascii=False)
+        return json_text(value)
     if isinstance(value, str):
-        return value
+        return visible(value)
     return json.dumps(value)
 
 
