@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openclaw.cli.common import echo_json, warn
+from openclaw.errors import ConfigValidationError
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
@@ -60,6 +61,11 @@ def _render(value: Any, as_json: bool) -> str:
     if isinstance(value, str):
         return visible(value)
     return json.dumps(value)
+
+
+def _echo_invalid(exc: ConfigValidationError) -> None:
+    errors = [{"path": where, "message": message} for where, message in exc.issues]
+    echo_json({"valid": False, "exists": True, "path": exc.file, "errors": errors})
 
 
 @click.group("config")
@@ -134,9 +140,14 @@ def config_unset(path: str) -> None:
 def config_validate(strict: bool, as_json: bool) -> int:
     """Check the config file; exit 1 when it is invalid."""
     from openclaw.config.loader import check_config, load_config
-    from openclaw.errors import ConfigValidationError
 
-    cfg = load_config(strict_env=strict, validate=False)
+    try:
+        cfg = load_config(strict_env=strict, validate=False)
+    except ConfigValidationError as exc:  # refused while loading (credentials in a URL)
+        if not as_json:
+            raise
+        _echo_invalid(exc)
+        return 1
     shown = cfg.paths.display(cfg.path)
     if not cfg.exists:
         if as_json:
@@ -149,8 +160,7 @@ def config_validate(strict: bool, as_json: bool) -> int:
     except ConfigValidationError as exc:
         if not as_json:
             raise
-        errors = [{"path": where, "message": message} for where, message in exc.issues]
-        echo_json({"valid": False, "exists": True, "path": str(cfg.path), "errors": errors})
+        _echo_invalid(exc)
         return 1
     warnings = [f"{where}: {message}" for where, message in unknown]
     warnings += cfg.env_warnings

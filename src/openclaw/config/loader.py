@@ -149,6 +149,18 @@ def check_config(
     return unknown
 
 
+def refuse_credential_urls(data: dict, config_path: Path) -> None:
+    """A provider URL with ``user:password@`` is refused on every path (load, validate,
+    write): the key would be printed wherever the URL is, and sent as Basic auth."""
+    from openclaw.config.urls import credential_url_issues
+
+    issues = credential_url_issues(data)
+    if issues:
+        error = ConfigValidationError(str(config_path), issues)
+        error.hint = "Keys belong in apiKey or an auth profile (`openclaw onboard`), not in a URL."
+        raise error
+
+
 def resolve_document(
     raw: dict,
     paths: Paths,
@@ -163,6 +175,7 @@ def resolve_document(
     included = resolve_includes(raw, config_path, process_env)
     env = effective_env(paths, included.get("env"), process_env)
     data, report = substitute(included, env, strict=strict_env)
+    refuse_credential_urls(data, config_path)
     cfg = LoadedConfig(
         paths=paths, path=config_path, exists=True, raw=raw, data=data, env=env,
         unresolved=report.missing, authored=included,
