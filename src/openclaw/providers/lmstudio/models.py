@@ -42,6 +42,18 @@ def is_llm(entry: Any) -> bool:
     return isinstance(entry, dict) and entry.get("type") == "llm" and bool(entry_key(entry))
 
 
+def has_usable_key(entry: Any) -> bool:
+    """The key passes the one model-id rule (no controls, <= 512 chars, no empty segment)."""
+    from openclaw.models.refs import model_id_problem
+
+    return model_id_problem(entry_key(entry)) is None
+
+
+def count_unusable(entries: list[Any]) -> int:
+    """LLM entries skipped for their key (discovery warns with this count)."""
+    return sum(1 for e in entries if is_llm(e) and not has_usable_key(e))
+
+
 def instances(entry: dict) -> list[tuple[str | None, int]]:
     """Valid loaded instances as (trimmed id or None, context length), in list order."""
     out: list[tuple[str | None, int]] = []
@@ -78,7 +90,7 @@ def _capabilities(entry: dict) -> dict:
 
 def map_entry(entry: Any, *, runtime: bool) -> dict[str, Any] | None:
     """One wire entry -> a model row (config mode or runtime mode, §3.5)."""
-    if not is_llm(entry):
+    if not is_llm(entry) or not has_usable_key(entry):
         return None
     key = entry_key(entry)
     display = entry.get("display_name")

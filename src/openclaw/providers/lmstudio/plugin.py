@@ -208,6 +208,7 @@ class LmstudioPlugin:
     # -- discovery / probe -----------------------------------------------------------------
     async def discover(self, cfg: LoadedConfig, provider_id: str) -> list[CatalogEntry]:
         from openclaw.models.catalog import CatalogEntry
+        from openclaw.models.refs import SKIPPED_IDS_REASON
 
         provider_cfg = dict(cfg.provider(provider_id) or {})
         base = provider_cfg.get("baseUrl") if isinstance(provider_cfg.get("baseUrl"), str) else None
@@ -225,6 +226,11 @@ class LmstudioPlugin:
             raise discovery.catalog_error(result, base or "")
         provider_cfg["baseUrl"] = inference_base(base)
         provider_cfg.setdefault("api", "openai-completions")
+        skipped = wire.count_unusable(result.models)
+        if skipped:
+            log.warning(
+                "%s: skipped %d model(s) whose id has %s", provider_id, skipped, SKIPPED_IDS_REASON
+            )
         out: list[CatalogEntry] = []
         for entry in result.models:
             row = wire.map_entry(entry, runtime=True)
