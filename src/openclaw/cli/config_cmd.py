@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openclaw.cli.common import echo_json, warn
-from openclaw.errors import ConfigValidationError
+from openclaw.errors import ConfigValidationError, UsageError
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
@@ -45,12 +45,25 @@ def parse_cli_value(text: str) -> Any:
         return json.loads(stripped)
     except ValueError:
         pass
+    except RecursionError:
+        raise _too_deep_value() from None
     import json5
 
     try:
         return json5.loads(stripped)
-    except (ValueError, RecursionError):
+    except ValueError:
         return text
+    except RecursionError:
+        raise _too_deep_value() from None
+
+
+def _too_deep_value() -> UsageError:
+    from openclaw.config.parse import MAX_NESTING
+
+    return UsageError(
+        f"The value is nested too deeply to parse (a config may nest {MAX_NESTING} levels)",
+        hint="Use a flatter value.",
+    )
 
 
 def _render(value: Any, as_json: bool) -> str:
