@@ -20,7 +20,7 @@ def load_for_command(*, strict_env: bool = False, validate: bool = True) -> Load
     from openclaw.config.loader import load_config
 
     cfg = load_config(strict_env=strict_env, validate=validate)
-    for message in cfg.env_warnings:
+    for message in [*cfg.env_warnings, *cfg.value_warnings]:
         warn(message)
     return cfg
 
@@ -176,7 +176,7 @@ def config_validate(strict: bool, as_json: bool) -> int:
         _echo_invalid(exc)
         return 1
     warnings = [f"{where}: {message}" for where, message in unknown]
-    warnings += cfg.env_warnings
+    warnings += cfg.env_warnings + cfg.value_warnings
     if as_json:
         echo_json({"valid": True, "exists": True, "path": str(cfg.path), "warnings": warnings})
         return 0

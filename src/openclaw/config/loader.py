@@ -13,6 +13,7 @@ from openclaw.config.digest import sha256_hex
 from openclaw.config.dotenv import read_dotenv
 from openclaw.config.envsubst import substitute
 from openclaw.config.includes import resolve_includes
+from openclaw.config.limits import oversized_contexts, oversized_message
 from openclaw.config.parse import decode, parse_document, read_bytes
 from openclaw.config.paths import Paths, resolve_paths
 from openclaw.errors import ConfigValidationError
@@ -42,6 +43,8 @@ class LoadedConfig:
     unknown_keys: list[tuple[str, str]] = field(default_factory=list)
     #: The file used JSON5 syntax (comments are lost when it is rewritten).
     was_json5: bool = False
+    #: Values read but not believable (a context size above 2^31), one message each.
+    value_warnings: list[str] = field(default_factory=list)
 
     def providers(self) -> dict[str, dict]:
         models = self.data.get("models")
@@ -181,6 +184,11 @@ def resolve_document(
         unresolved=report.missing, authored=included,
     )  # fmt: skip
     cfg.warnings.extend(cfg.env_warnings)
+    cfg.value_warnings = [
+        oversized_message(where, value) + "; set the model's real context size"
+        for where, value in oversized_contexts(data).items()
+    ]
+    cfg.warnings.extend(cfg.value_warnings)
     if validate:
         cfg.unknown_keys = check_config(data, paths, config_path)
         cfg.warnings.extend(f"{where}: {message}" for where, message in cfg.unknown_keys)

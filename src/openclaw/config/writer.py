@@ -23,6 +23,7 @@ from openclaw.config.atomic import (
     file_lock,
     remove_stale_temp_files,
 )
+from openclaw.config.limits import oversized_contexts, oversized_message
 from openclaw.config.loader import resolve_document
 from openclaw.config.parse import MAX_NESTING, decode, parse_document, read_bytes, too_deep
 from openclaw.config.paths import Paths, resolve_paths
@@ -124,6 +125,7 @@ def _write_locked(mutate: Callable[[dict], None], paths: Paths, path: Path) -> W
                 f"{MAX_NESTING} levels deep, and every reader refuses such a file",
                 hint="Use a shorter config path or a flatter value.",
             )
+        _refuse_new_oversized(candidate, authored)
         restore_redacted(candidate, authored)
         resolve_document(candidate, paths, path, validate=True)
         payload = serialize(candidate)
@@ -136,6 +138,18 @@ def _write_locked(mutate: Callable[[dict], None], paths: Paths, path: Path) -> W
         f"{paths.display(path)} kept changing while we tried to write it",
         hint="Another program is editing the file; retry when it is done.",
     )
+
+
+def _refuse_new_oversized(candidate: dict, authored: dict) -> None:
+    """A context size above 2^31 that this write introduces is refused (one already in the
+    file is only warned about on read: the TypeScript CLI accepts it)."""
+    before = oversized_contexts(authored)
+    for where, value in oversized_contexts(candidate).items():
+        if before.get(where) != value:
+            raise ConfigError(
+                f"Refusing to write the config: {oversized_message(where, value)}",
+                hint="Set the model's real context size in tokens.",
+            )
 
 
 def restore_redacted(candidate: Any, stored: Any, where: str = "") -> None:
