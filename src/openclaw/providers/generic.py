@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from openclaw.errors import MalformedResponseError
+from openclaw.errors import MalformedResponseError, UnreachableError
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
@@ -65,6 +65,7 @@ class GenericPlugin:
     async def discover(self, cfg: LoadedConfig, provider_id: str) -> list[CatalogEntry]:
         """Models the server lists at ``GET {baseUrl}/models`` (ids only)."""
         from openclaw.auth.resolve import resolve_credential
+        from openclaw.config.kinds import kind_for
         from openclaw.models.catalog import CatalogEntry, apply_row_defaults
         from openclaw.models.refs import SKIPPED_IDS_REASON, usable_model_ids
         from openclaw.net.client import async_client
@@ -78,7 +79,13 @@ class GenericPlugin:
         headers = {"Authorization": f"Bearer {cred.key}"} if cred.key else {}
         policy = policy_for_provider_config(provider_id, provider_cfg)
         async with async_client(policy, timeout=5.0, max_body_bytes=4 * 1024 * 1024) as client:
-            response = await client.request("GET", base.rstrip("/") + "/models", headers=headers)
+            try:
+                response = await client.request(
+                    "GET", base.rstrip("/") + "/models", headers=headers
+                )
+            except UnreachableError as exc:  # say how to start this kind of server, on its port
+                exc.hint = kind_for(provider_id, provider_cfg).start_hint_for(base) or exc.hint
+                raise
         if response.status_code != 200:
             return []
         try:
