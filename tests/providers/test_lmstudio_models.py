@@ -129,14 +129,15 @@ def test_config_mode_omits_compat_and_keeps_display_name() -> None:
 @pytest.mark.parametrize(
     ("entry_extra", "window", "tokens", "max_tokens", "loaded"),
     [
-        # item 13 / Example E
+        # item 13 / Example E, changed by issue 14 point 11: an impossible maximum is unknown
+        # (and warned about by discovery), never the 128000 default
         (
             {
                 "max_context_length": 32768.5,
                 "loaded_instances": [{"id": "loaded", "config": {"context_length": math.inf}}],
             },
-            128000,
-            64000,
+            None,
+            None,
             8192,
             False,
         ),
@@ -189,13 +190,13 @@ def test_config_mode_omits_compat_and_keeps_display_name() -> None:
     ],
 )
 def test_context_rules(
-    entry_extra: dict, window: int, tokens: int, max_tokens: int, loaded: bool
+    entry_extra: dict, window: int | None, tokens: int | None, max_tokens: int, loaded: bool
 ) -> None:
-    """§10 items 13-16: loaded instances win; invalid numbers count as absent."""
+    """§10 items 13-16: loaded instances win; invalid numbers count as unknown."""
     entry = {"type": "llm", "key": "k", **entry_extra}
     row = wire.map_entry(entry, runtime=False)
     assert row is not None
-    assert (row["contextWindow"], row["contextTokens"], row["maxTokens"]) == (
+    assert (row.get("contextWindow"), row.get("contextTokens"), row["maxTokens"]) == (
         window,
         tokens,
         max_tokens,

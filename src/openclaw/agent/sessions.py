@@ -103,11 +103,17 @@ class SessionStore:
         """Lock, re-read, ``mutate(index)`` in place, write atomically. Returns the index."""
         from filelock import Timeout
 
-        from openclaw.config.atomic import atomic_write, ensure_private_dir, file_lock
+        from openclaw.config.atomic import (
+            atomic_write,
+            ensure_private_dir,
+            file_lock,
+            remove_stale_temp_files,
+        )
 
         ensure_private_dir(self.dir)
         try:
             with file_lock(self.index_path, timeout=10):
+                remove_stale_temp_files(self.index_path)
                 index = self.load()
                 mutate(index)
                 data = json.dumps(index, indent=2, ensure_ascii=False) + "\n"

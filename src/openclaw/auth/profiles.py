@@ -12,7 +12,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from openclaw.config.atomic import atomic_write, ensure_private_dir, file_lock
+from openclaw.config.atomic import (
+    atomic_write,
+    ensure_private_dir,
+    file_lock,
+    remove_stale_temp_files,
+)
 from openclaw.errors import AuthError, ConfigError
 
 MAX_STORE_BYTES = 4 * 1024 * 1024
@@ -60,6 +65,7 @@ class AuthProfileStore:
         try:
             ensure_private_dir(self.path.parent)
             with file_lock(self.path):
+                remove_stale_temp_files(self.path)
                 store = self.load()
                 candidate = copy.deepcopy(store)
                 mutate(candidate)

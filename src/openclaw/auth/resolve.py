@@ -68,14 +68,26 @@ def no_key_error(
         f"(agentDir: {cfg.paths.agent_dir(agent_id)}). Configure auth for this agent "
         f"(openclaw agents add {provider_id}) or copy auth-profiles.json from the main agentDir."
     )
-    env_var = key_env_var(provider_id, cfg.provider(provider_id))
     if unresolved:
         hint = f"Set {unresolved[0]} (referenced by {_api_key_path(provider_id)})."
-    elif env_var:
-        hint = f"Set {env_var} or run `openclaw onboard`."
     else:
-        hint = "Run `openclaw onboard` or set the provider's apiKey."
+        hint = key_setup_hint(provider_id, cfg.provider(provider_id))
     return AuthError(message, hint=hint)
+
+
+def key_setup_hint(provider_id: str, provider_cfg: Mapping[str, Any] | None) -> str:
+    """Where this provider's key goes, from the registry: its kind's key variable and its
+    kind's own ``--auth-choice`` (never another kind's), else the config's apiKey."""
+    kind = kind_for(provider_id, provider_cfg)
+    env_var = key_env_var(provider_id, provider_cfg)
+    # A kind with several set-ups (llama.cpp: engine or existing server) gets the plain command.
+    choices = list(kind.onboard_choices)
+    choice = choices[0] if len(choices) == 1 else None
+    onboard = f"`openclaw onboard --auth-choice {choice}`" if choice else "`openclaw onboard`"
+    where = f"models.providers.{provider_id}.apiKey"
+    if env_var:
+        return f"Set {env_var} (or {where}), or run {onboard}."
+    return f"Set {where}, or run {onboard}."
 
 
 def resolve_credential(

@@ -7,7 +7,6 @@ notices, tool lines and the summary go to stderr), Markdown via rich on a termin
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
@@ -16,6 +15,7 @@ import click
 from openclaw.agent.runner import TurnObserver
 from openclaw.errors import OpenClawError, UsageError
 from openclaw.llm.types import THINKING_LEVELS
+from openclaw.textsafe import json_text, visible
 
 if TYPE_CHECKING:
     from openclaw.agent.runner import TurnOptions, TurnResult
@@ -65,19 +65,19 @@ class PlainRenderer(TurnObserver):
         self._finish_text()
         self._end_thinking()
         prefix = "Warning: " if level == "warn" else ""
-        self.err.write(f"{prefix}{text}\n")
+        self.err.write(f"{prefix}{visible(text)}\n")
         self.err.flush()
 
     def on_model(self, spec: ModelSpec, fallback_from: str | None) -> None:
         if fallback_from and not self.quiet:
-            self.err.write(f"Trying fallback model {spec.key}…\n")
+            self.err.write(f"Trying fallback model {visible(spec.key)}…\n")
             self.err.flush()
 
     def on_text(self, delta: str) -> None:
         if self.quiet or not delta:
             return
         self._end_thinking()
-        self.out.write(delta)
+        self.out.write(visible(delta))
         self.out.flush()
         self._text_open = not delta.endswith("\n")
 
@@ -87,7 +87,7 @@ class PlainRenderer(TurnObserver):
         if not self._thinking_open:
             self.err.write("[thinking] ")
             self._thinking_open = True
-        self.err.write(delta)
+        self.err.write(visible(delta))
         self.err.flush()
 
     def _finish_text(self) -> None:
@@ -105,7 +105,7 @@ class PlainRenderer(TurnObserver):
             return
         from openclaw.agent.tools import describe_call
 
-        self.err.write(f"→ {describe_call(call)}\n")
+        self.err.write(f"→ {visible(describe_call(call))}\n")
         self.err.flush()
 
     def on_tool_result(self, result: ToolResultMessage) -> None:
@@ -113,11 +113,11 @@ class PlainRenderer(TurnObserver):
             return
         text = "".join(getattr(p, "text", "") for p in result.content).strip()
         first = text.splitlines()[0] if text else "error"
-        self.err.write(f"  ✗ {first[:200]}\n")
+        self.err.write(f"  ✗ {visible(first[:200])}\n")
         self.err.flush()
 
     def summary(self, line: str) -> None:
-        self.err.write(line + "\n")
+        self.err.write(visible(line) + "\n")
         self.err.flush()
 
     def close(self) -> None:
@@ -159,12 +159,12 @@ class RichRenderer(PlainRenderer):
         self._finish_text()
         style = "yellow" if level == "warn" else "dim"
         prefix = "Warning: " if level == "warn" else ""
-        self.err_console.print(f"{prefix}{text}", style=style, markup=False)
+        self.err_console.print(f"{prefix}{visible(text)}", style=style, markup=False)
 
     def on_model(self, spec: ModelSpec, fallback_from: str | None) -> None:
         if fallback_from:
             self.err_console.print(
-                f"Trying fallback model {spec.key}…", style="yellow", markup=False
+                f"Trying fallback model {visible(spec.key)}…", style="yellow", markup=False
             )
 
     def _end_thinking(self) -> None:
@@ -176,14 +176,16 @@ class RichRenderer(PlainRenderer):
         if not self.show_thinking or not delta or self._live is not None:
             return
         self._thinking_open = True
-        self.console.print(delta, style="dim italic", end="", markup=False, highlight=False)
+        self.console.print(
+            visible(delta), style="dim italic", end="", markup=False, highlight=False
+        )
 
     def on_text(self, delta: str) -> None:
         if not delta:
             return
         if not self.live_ok:
             self._end_thinking()
-            self.console.file.write(delta)
+            self.console.file.write(visible(delta))
             self.console.file.flush()
             self._text_open = not delta.endswith("\n")
             return
@@ -191,7 +193,7 @@ class RichRenderer(PlainRenderer):
         from rich.markdown import Markdown
 
         self._end_thinking()
-        self._buffer += delta
+        self._buffer += visible(delta)
         if self._live is None:
             self._live = Live(
                 Markdown(self._buffer),
@@ -220,17 +222,17 @@ class RichRenderer(PlainRenderer):
         self._stop_live()
         self._end_thinking()
         self._finish_text()
-        self.console.print(f"→ {describe_call(call)}", style="cyan", markup=False)
+        self.console.print(f"→ {visible(describe_call(call))}", style="cyan", markup=False)
 
     def on_tool_result(self, result: ToolResultMessage) -> None:
         if not result.is_error:
             return
         text = "".join(getattr(p, "text", "") for p in result.content).strip()
         first = text.splitlines()[0] if text else "error"
-        self.console.print(f"  ✗ {first[:200]}", style="red", markup=False)
+        self.console.print(f"  ✗ {visible(first[:200])}", style="red", markup=False)
 
     def summary(self, line: str) -> None:
-        self.console.print(line, style="dim", markup=False)
+        self.console.print(visible(line), style="dim", markup=False)
 
     def close(self) -> None:
         self._stop_live()
@@ -458,7 +460,7 @@ def agent(
     result = _run_one(cfg, opts, renderer)
     if as_json:
         if result.sent or result.error is None:
-            click.echo(json.dumps(result_json(result), indent=2, ensure_ascii=False))
+            click.echo(json_text(result_json(result)))
     elif _worth_a_summary(result):
         renderer.summary(summary_line(result))
     if result.aborted:
@@ -563,9 +565,9 @@ def chat_loop(cfg: LoadedConfig, opts: TurnOptions, *, show_thinking: bool) -> i
 
 
 def _print_error(exc: OpenClawError) -> None:
-    click.echo(f"Error: {exc.message}", err=True)
+    click.echo(f"Error: {visible(exc.message)}", err=True)
     if exc.hint:
-        click.echo(f"Hint: {exc.hint}", err=True)
+        click.echo(f"Hint: {visible(exc.hint)}", err=True)
 
 
 def _chat_model(

@@ -27,6 +27,17 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _safe_library_warnings() -> None:
+    # Library warnings go to logging's last-resort handler; ours makes control characters
+    # visible. Installed only when a subcommand runs, so --version does not import logging.
+    import logging
+
+    from openclaw.cli.common import SafeLogHandler
+
+    if not isinstance(logging.lastResort, SafeLogHandler):
+        logging.lastResort = SafeLogHandler()
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(LAZY_COMMANDS)
@@ -36,6 +47,7 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         module_name, attr = entry[0].split(":")
+        _safe_library_warnings()
         command: click.Command = getattr(importlib.import_module(module_name), attr)
         return command
 
@@ -66,18 +78,16 @@ def cli(ctx: click.Context, profile: str | None, dev: bool, debug: bool, no_colo
 
 
 def _report(exc: BaseException, debug: bool) -> int:
+    from openclaw.cli.common import print_error
     from openclaw.errors import OpenClawError
 
     if debug:
         import traceback
 
         traceback.print_exception(exc)
+    print_error(exc)
     if isinstance(exc, OpenClawError):
-        click.echo(f"Error: {exc.message}" if "\n" not in exc.message else exc.message, err=True)
-        if exc.hint:
-            click.echo(f"Hint: {exc.hint}", err=True)
         return 1
-    click.echo(f"Error: unexpected {type(exc).__name__}: {exc}", err=True)
     if not debug:
         click.echo("Hint: re-run with --debug for the traceback and report it.", err=True)
     return 1

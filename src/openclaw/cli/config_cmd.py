@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openclaw.cli.common import echo_json, warn
+from openclaw.errors import ConfigValidationError, UsageError
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
@@ -19,7 +20,7 @@ def load_for_command(*, strict_env: bool = False, validate: bool = True) -> Load
     from openclaw.config.loader import load_config
 
     cfg = load_config(strict_env=strict_env, validate=validate)
-    for message in cfg.env_warnings:
+    for message in [*cfg.env_warnings, *cfg.value_warnings]:
         warn(message)
     return cfg
 
@@ -44,20 +45,40 @@ def parse_cli_value(text: str) -> Any:
         return json.loads(stripped)
     except ValueError:
         pass
+    except RecursionError:
+        raise _too_deep_value() from None
     import json5
 
     try:
         return json5.loads(stripped)
-    except (ValueError, RecursionError):
+    except ValueError:
         return text
+    except RecursionError:
+        raise _too_deep_value() from None
+
+
+def _too_deep_value() -> UsageError:
+    from openclaw.config.parse import MAX_NESTING
+
+    return UsageError(
+        f"The value is nested too deeply to parse (a config may nest {MAX_NESTING} levels)",
+        hint="Use a flatter value.",
+    )
 
 
 def _render(value: Any, as_json: bool) -> str:
+    from openclaw.textsafe import json_text, visible
+
     if as_json or isinstance(value, (dict, list)):
-        return json.dumps(value, indent=2, ensure_ascii=False)
+        return json_text(value)
     if isinstance(value, str):
-        return value
+        return visible(value)
     return json.dumps(value)
+
+
+def _echo_invalid(exc: ConfigValidationError) -> None:
+    errors = [{"path": where, "message": message} for where, message in exc.issues]
+    echo_json({"valid": False, "exists": True, "path": exc.file, "errors": errors})
 
 
 @click.group("config")
@@ -132,9 +153,14 @@ def config_unset(path: str) -> None:
 def config_validate(strict: bool, as_json: bool) -> int:
     """Check the config file; exit 1 when it is invalid."""
     from openclaw.config.loader import check_config, load_config
-    from openclaw.errors import ConfigValidationError
 
-    cfg = load_config(strict_env=strict, validate=False)
+    try:
+        cfg = load_config(strict_env=strict, validate=False)
+    except ConfigValidationError as exc:  # refused while loading (credentials in a URL)
+        if not as_json:
+            raise
+        _echo_invalid(exc)
+        return 1
     shown = cfg.paths.display(cfg.path)
     if not cfg.exists:
         if as_json:
@@ -147,11 +173,10 @@ def config_validate(strict: bool, as_json: bool) -> int:
     except ConfigValidationError as exc:
         if not as_json:
             raise
-        errors = [{"path": where, "message": message} for where, message in exc.issues]
-        echo_json({"valid": False, "exists": True, "path": str(cfg.path), "errors": errors})
+        _echo_invalid(exc)
         return 1
     warnings = [f"{where}: {message}" for where, message in unknown]
-    warnings += cfg.env_warnings
+    warnings += cfg.env_warnings + cfg.value_warnings
     if as_json:
         echo_json({"valid": True, "exists": True, "path": str(cfg.path), "warnings": warnings})
         return 0

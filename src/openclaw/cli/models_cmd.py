@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openclaw.cli.common import echo_json, warn
+from openclaw.cli.common import echo_json, echo_safe, print_error, warn
 from openclaw.cli.config_cmd import load_for_command, report_write
 
 if TYPE_CHECKING:
@@ -120,9 +120,9 @@ def list_models(
         echo_json({"count": len(rows), "models": [row.to_json() for row in rows]})
     elif plain:
         for row in rows:
-            click.echo(row.key)
+            echo_safe(row.key)
     else:
-        click.echo(render_table(rows))
+        echo_safe(render_table(rows))
         if not rows and not cfg.providers():
             warn("No models configured. Run `openclaw onboard` to set up LM Studio.")
     return 1 if failed else 0
@@ -151,9 +151,7 @@ def _refresh(
             found: list[CatalogEntry] = run_async(functools.partial(plugin.discover, cfg, pid))
         except OpenClawError as exc:
             failed = True
-            click.echo(f"Error: {pid}: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"Hint: {exc.hint}", err=True)
+            print_error(exc, prefix=f"{pid}: ")
             continue
         by_key = {entry.key: index for index, entry in enumerate(merged)}
         for entry in found:
@@ -326,7 +324,7 @@ def _render_status(data: dict[str, Any], cfg: LoadedConfig) -> None:
     ]
     width = max(len(label) for label, _ in lines)
     for label, value in lines:
-        click.echo(f"{label.ljust(width)} : {value}")
+        echo_safe(f"{label.ljust(width)} : {value}")
     click.echo("")
     click.echo("Auth overview")
     click.echo(
@@ -343,7 +341,7 @@ def _render_status(data: dict[str, Any], cfg: LoadedConfig) -> None:
         if "env" in row:
             env = row["env"]
             parts.append(f"env={env['name']}" + (f"={env['value']}" if env["set"] else " (unset)"))
-        click.echo(" | ".join(parts))
+        echo_safe(" | ".join(parts))
     missing = data["auth"]["missingProvidersInUse"]
     if missing:
         click.echo(f"Missing credentials for providers in use: {', '.join(missing)}")
@@ -458,7 +456,7 @@ def status(
             click.echo("")
             click.echo("Probes")
             for p in probes:
-                click.echo(p["line"])
+                echo_safe(p["line"])
             if not probes:
                 click.echo("(no models to probe)")
     if check and data["auth"]["missingProvidersInUse"]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from openclaw.cli.common import echo_safe
 from openclaw.errors import ConfigError, UsageError
 
 
@@ -36,7 +37,9 @@ def _when(ms: Any) -> str:
 
 
 def _emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    from openclaw.cli.common import echo_json
+
+    echo_json(data)
 
 
 @click.group("sessions")
@@ -69,7 +72,7 @@ def list_cmd(agent_id: str, as_json: bool) -> None:
         prov = entry.get("modelProvider")
         model_text = f"{prov}/{model}" if prov and model else (model or "-")
         total = entry.get("totalTokens")
-        click.echo(
+        echo_safe(
             f"{entry.get('sessionId', '?')}  {_when(entry.get('updatedAt'))}  {key}  "
             f"{model_text}  {total if isinstance(total, int) else '?'} tokens"
         )
@@ -115,7 +118,7 @@ def show_cmd(session: str, agent_id: str, as_json: bool) -> None:
         msg = entry_obj.get("message")
         if entry_obj.get("type") != "message" or not isinstance(msg, dict):
             continue
-        click.echo(_format_message(msg))
+        echo_safe(_format_message(msg))
 
 
 def _text_of(content: Any) -> str:

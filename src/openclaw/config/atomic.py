@@ -32,11 +32,21 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def write_target(path: Path) -> Path:
+    """Where a write of ``path`` lands: a symlink's target (so the link stays a link and the
+    two never diverge), else ``path`` itself."""
+    if path.is_symlink():
+        return Path(os.path.realpath(path))
+    return path
+
+
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write a temp file beside ``path``, fsync it, rename it over ``path``, fsync the dir.
 
-    A crash at any instant leaves either the old file or the new one, never a mix.
+    A crash at any instant leaves either the old file or the new one, never a mix. A
+    symlinked ``path`` keeps its link: the target is replaced.
     """
+    path = write_target(path)
     temp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
@@ -51,6 +61,25 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
             temp.unlink()
         raise
     _fsync_dir(path.parent)
+
+
+def remove_stale_temp_files(path: Path) -> None:
+    """Remove temp files a killed writer left beside ``path`` (or its symlink target).
+
+    Call it holding ``path``'s lock: only the lock holder writes temp files, so any present
+    then belong to a writer that died mid-write; they were never renamed over ``path`` and
+    may hold old secrets. (atomic_write names them ``.<name>.<pid>.<random>.tmp``.)
+    """
+    for target in dict.fromkeys([path, write_target(path)]):
+        prefix = f".{target.name}."
+        try:
+            names = list(target.parent.iterdir())
+        except OSError:
+            continue
+        for stale in names:
+            if stale.name.startswith(prefix) and stale.name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from openclaw.config.digest import sha256_hex
 from openclaw.config.dotenv import read_dotenv
 from openclaw.config.envsubst import substitute
 from openclaw.config.includes import resolve_includes
+from openclaw.config.limits import oversized_contexts, oversized_message
 from openclaw.config.parse import decode, parse_document, read_bytes
 from openclaw.config.paths import Paths, resolve_paths
 from openclaw.errors import ConfigValidationError
@@ -42,6 +43,8 @@ class LoadedConfig:
     unknown_keys: list[tuple[str, str]] = field(default_factory=list)
     #: The file used JSON5 syntax (comments are lost when it is rewritten).
     was_json5: bool = False
+    #: Values read but not believable (a context size above 2^31), one message each.
+    value_warnings: list[str] = field(default_factory=list)
 
     def providers(self) -> dict[str, dict]:
         models = self.data.get("models")
@@ -149,6 +152,18 @@ def check_config(
     return unknown
 
 
+def refuse_credential_urls(data: dict, config_path: Path) -> None:
+    """A provider URL with ``user:password@`` is refused on every path (load, validate,
+    write): the key would be printed wherever the URL is, and sent as Basic auth."""
+    from openclaw.config.urls import credential_url_issues
+
+    issues = credential_url_issues(data)
+    if issues:
+        error = ConfigValidationError(str(config_path), issues)
+        error.hint = "Keys belong in apiKey or an auth profile (`openclaw onboard`), not in a URL."
+        raise error
+
+
 def resolve_document(
     raw: dict,
     paths: Paths,
@@ -163,11 +178,17 @@ def resolve_document(
     included = resolve_includes(raw, config_path, process_env)
     env = effective_env(paths, included.get("env"), process_env)
     data, report = substitute(included, env, strict=strict_env)
+    refuse_credential_urls(data, config_path)
     cfg = LoadedConfig(
         paths=paths, path=config_path, exists=True, raw=raw, data=data, env=env,
         unresolved=report.missing, authored=included,
     )  # fmt: skip
     cfg.warnings.extend(cfg.env_warnings)
+    cfg.value_warnings = [
+        oversized_message(where, value) + "; set the model's real context size"
+        for where, value in oversized_contexts(data).items()
+    ]
+    cfg.warnings.extend(cfg.value_warnings)
     if validate:
         cfg.unknown_keys = check_config(data, paths, config_path)
         cfg.warnings.extend(f"{where}: {message}" for where, message in cfg.unknown_keys)

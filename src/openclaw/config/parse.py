@@ -19,6 +19,9 @@ def parse_document(text: str, source: Path | str) -> tuple[dict, bool]:
     """
     if text.startswith("\ufeff"):
         text = text[1:]
+    if not text.strip():
+        # A 0-byte (or blank) file is an empty config for readers and the writer alike.
+        return {}, False
     was_json5 = False
     try:
         value: Any = json.loads(text)
@@ -32,7 +35,7 @@ def parse_document(text: str, source: Path | str) -> tuple[dict, bool]:
             f"Failed to parse config at {source}: the top level must be an object",
             hint="Wrap the settings in { ... }.",
         )
-    if _depth_exceeds(value, MAX_NESTING):
+    if too_deep(value):
         raise _too_deep(source)
     return value, was_json5
 
@@ -42,7 +45,12 @@ def parse_document(text: str, source: Path | str) -> tuple[dict, bool]:
 MAX_NESTING = 64
 
 
-def _depth_exceeds(document: dict, limit: int) -> bool:
+def too_deep(document: Any) -> bool:
+    """More than MAX_NESTING levels: what every reader refuses, so no writer may produce it."""
+    return _depth_exceeds(document, MAX_NESTING)
+
+
+def _depth_exceeds(document: Any, limit: int) -> bool:
     level: list[Any] = [document]
     for _ in range(limit):
         level = [
@@ -126,11 +134,23 @@ def _parse_json5(text: str, source: Path | str) -> Any:
         return json5.loads(text)
     except ValueError as exc:
         raise ConfigError(
-            f"Failed to parse config at {source}: {exc}",
+            f"Failed to parse config at {_located(source, str(exc))}",
             hint="The file must be JSON5 (JSON with comments and trailing commas allowed).",
         ) from None
     except RecursionError:
         raise _too_deep(source) from None
+
+
+# json5 names the text it parsed "<string>": "<string>:3 Unexpected "}" at column 5".
+_JSON5_WHERE = re.compile(r"^<string>:(\d+) (.*)$", re.DOTALL)
+
+
+def _located(source: Path | str, message: str) -> str:
+    """``<file>:<line>: <what>`` in place of json5's ``<string>:<line> <what>``."""
+    match = _JSON5_WHERE.match(message)
+    if match is None:
+        return f"{source}: {message}"
+    return f"{source}:{match.group(1)}: {match.group(2)}"
 
 
 def _too_deep(source: Path | str) -> ConfigError:

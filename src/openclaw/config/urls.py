@@ -5,6 +5,9 @@ The one place these predicates live; each says which notion of "local" it is."""
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "0.0.0.0", "::1"}
@@ -60,3 +63,57 @@ def is_private_base_url(base_url: str | None) -> bool:
     except ValueError:
         return host.endswith((".lan", ".home", ".internal", ".ts.net"))
     return address.is_private and not address.is_link_local
+
+
+# scheme://userinfo@...: anything before an "@" in the authority (also when it won't parse).
+_USERINFO = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)@")
+
+
+def url_has_credentials(url: str) -> bool:
+    """``http://user:KEY@host/v1``: a user name or password in the URL's authority."""
+    return _USERINFO.match(url) is not None
+
+
+def url_origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, never its userinfo, path or query (for messages)."""
+    text = _USERINFO.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)], url.strip(), count=1)
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*)", text)
+    return match.group(1) if match else "(not a URL)"
+
+
+def provider_url_fields(data: Any) -> Iterator[tuple[list[str | int], str]]:
+    """(path segments, value) of every base URL a provider or model row declares."""
+    models = data.get("models") if isinstance(data, dict) else None
+    providers = models.get("providers") if isinstance(models, dict) else None
+    if not isinstance(providers, dict):
+        return
+    for provider_id, provider in providers.items():
+        if not isinstance(provider, dict):
+            continue
+        base: list[str | int] = ["models", "providers", provider_id]
+        for key in ("baseUrl", "baseURL"):
+            if isinstance(provider.get(key), str):
+                yield [*base, key], provider[key]
+        rows = provider.get("models")
+        for index, row in enumerate(rows if isinstance(rows, list) else []):
+            if isinstance(row, dict) and isinstance(row.get("baseUrl"), str):
+                yield [*base, "models", index, "baseUrl"], row["baseUrl"]
+
+
+def credential_url_issues(data: Any) -> list[tuple[str, str]]:
+    """(dotted path, message) for each provider URL that carries credentials (core.md §4:
+    keys live in apiKey or an auth profile, where they are masked; a URL is printed)."""
+    from openclaw.config.util import format_path
+
+    issues = []
+    for segments, url in provider_url_fields(data):
+        if url_has_credentials(url):
+            key_path = format_path([*segments[:3], "apiKey"])
+            issues.append(
+                (
+                    format_path(segments),
+                    f"a user name or password in the URL is refused ({url_origin(url)}); "
+                    f"remove it and put the key in {key_path} or an auth profile",
+                )
+            )
+    return issues

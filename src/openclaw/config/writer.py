@@ -8,7 +8,6 @@ the change is re-applied to the new content; after a few attempts we give up.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import math
@@ -18,9 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openclaw.config.atomic import atomic_write, ensure_private_dir, file_lock
+from openclaw.config.atomic import (
+    atomic_write,
+    ensure_private_dir,
+    file_lock,
+    remove_stale_temp_files,
+)
+from openclaw.config.limits import oversized_contexts, oversized_message
 from openclaw.config.loader import resolve_document
-from openclaw.config.parse import decode, parse_document, read_bytes
+from openclaw.config.parse import MAX_NESTING, decode, parse_document, read_bytes, too_deep
 from openclaw.config.paths import Paths, resolve_paths
 from openclaw.config.util import format_path
 from openclaw.errors import ConcurrentWriteError, ConfigError
@@ -81,17 +86,6 @@ def _rotate_backups(path: Path, current: bytes) -> Path:
     return ring[0]
 
 
-def _remove_stale_temp_files(path: Path) -> None:
-    # Only the lock holder writes temp files, so any present now belong to a writer that
-    # died mid-write (e.g. killed); they were never renamed over the config.
-    # (atomic_write names them ".<name>.<pid>.<random>.tmp", backups included.)
-    prefix = f".{path.name}."
-    for stale in path.parent.iterdir():
-        if stale.name.startswith(prefix) and stale.name.endswith(".tmp"):
-            with contextlib.suppress(OSError):
-                stale.unlink()
-
-
 def update_config(mutate: Callable[[dict], None], paths: Paths | None = None) -> WriteResult:
     """Apply ``mutate`` to the authored document and write it back atomically."""
     paths = paths or resolve_paths()
@@ -110,15 +104,14 @@ def update_config(mutate: Callable[[dict], None], paths: Paths | None = None) ->
 
 
 def _write_locked(mutate: Callable[[dict], None], paths: Paths, path: Path) -> WriteResult:
-    _remove_stale_temp_files(path)
+    remove_stale_temp_files(path)
     for _attempt in range(MAX_ATTEMPTS):
         before = read_bytes(path)
         warnings: list[str] = []
         if before is None:
             authored: dict = {}
         else:
-            text = decode(before, path) if before else "{}"
-            authored, was_json5 = parse_document(text, path)
+            authored, was_json5 = parse_document(decode(before, path), path)
             if was_json5:
                 warnings.append(
                     f"{paths.display(path)} was JSON5; it is rewritten as plain JSON "
@@ -126,6 +119,13 @@ def _write_locked(mutate: Callable[[dict], None], paths: Paths, path: Path) -> W
                 )
         candidate = copy.deepcopy(authored)
         mutate(candidate)
+        if too_deep(candidate):  # checked first: the steps below walk it recursively
+            raise ConfigError(
+                f"Refusing to write {paths.display(path)}: the change nests it more than "
+                f"{MAX_NESTING} levels deep, and every reader refuses such a file",
+                hint="Use a shorter config path or a flatter value.",
+            )
+        _refuse_new_oversized(candidate, authored)
         restore_redacted(candidate, authored)
         resolve_document(candidate, paths, path, validate=True)
         payload = serialize(candidate)
@@ -138,6 +138,18 @@ def _write_locked(mutate: Callable[[dict], None], paths: Paths, path: Path) -> W
         f"{paths.display(path)} kept changing while we tried to write it",
         hint="Another program is editing the file; retry when it is done.",
     )
+
+
+def _refuse_new_oversized(candidate: dict, authored: dict) -> None:
+    """A context size above 2^31 that this write introduces is refused (one already in the
+    file is only warned about on read: the TypeScript CLI accepts it)."""
+    before = oversized_contexts(authored)
+    for where, value in oversized_contexts(candidate).items():
+        if before.get(where) != value:
+            raise ConfigError(
+                f"Refusing to write the config: {oversized_message(where, value)}",
+                hint="Set the model's real context size in tokens.",
+            )
 
 
 def restore_redacted(candidate: Any, stored: Any, where: str = "") -> None:

@@ -253,9 +253,11 @@ def classify_http_error(
             )
         else:
             msg = f"{where} requires an API key but none was sent: HTTP {status}: {excerpt}"
+            from openclaw.auth.resolve import key_setup_hint
+
             hint = (
                 f"No key is configured for {spec.provider_id} ({spec.credential_source}). "
-                f"Set models.providers.{spec.provider_id}.apiKey or run `openclaw onboard`."
+                + key_setup_hint(spec.provider_id, spec.provider_config)
             )
         return ProviderAuthError(msg, status=status, body_excerpt=excerpt, hint=hint)
     if status == 404:

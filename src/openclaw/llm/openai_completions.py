@@ -979,7 +979,7 @@ def _transport_error(exc: BaseException, spec: ModelSpec, started: bool) -> Open
     if isinstance(exc, httpx2.ConnectError):
         return UnreachableError(
             f"Cannot connect to {spec.provider_id} at {spec.base_url}: {exc}",
-            hint="Is the server running and listening on that address?",
+            hint=_start_hint(spec) or "Is the server running and listening on that address?",
         )
     if isinstance(exc, httpx2.RemoteProtocolError | httpx2.ReadError):
         return _cut_error(spec)
@@ -994,7 +994,16 @@ def _refine_network_error(exc: OpenClawError, spec: ModelSpec, started: bool) ->
         return _timeout_error(spec, started)
     if type(exc) is NetworkError and started:
         return _cut_error(spec)
+    if isinstance(exc, UnreachableError):
+        exc.hint = _start_hint(spec) or exc.hint
     return exc
+
+
+def _start_hint(spec: ModelSpec) -> str:
+    """How to start this provider's kind of server, on the port actually configured."""
+    from openclaw.config.kinds import kind_for
+
+    return kind_for(spec.provider_id, spec.provider_config).start_hint_for(spec.base_url)
 
 
 def _is_cancel(exc: BaseException) -> bool:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw.config.kinds import canonical_provider_id
 from openclaw.errors import ModelRefError
+from openclaw.textsafe import has_controls, visible_line
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
@@ -21,6 +22,30 @@ _MODEL_SUFFIX = re.compile(
     re.IGNORECASE,
 )
 _PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+#: Longer ids are refused: no server names a model like that, and they flood every table.
+MAX_MODEL_ID_CHARS = 512
+SKIPPED_IDS_REASON = "control characters, over 512 characters or an empty path segment"
+
+
+def model_id_problem(model_id: str) -> str | None:
+    """Why ``model_id`` cannot be a model id (None: it can). One rule for ids typed by the
+    user (``models set``) and ids a server lists: a newline or NUL would corrupt tables and
+    the config, and ``a//b`` or a trailing ``/`` can never name the same model twice."""
+    if has_controls(model_id):
+        return "it contains control characters"
+    if len(model_id) > MAX_MODEL_ID_CHARS:
+        return f"it is longer than {MAX_MODEL_ID_CHARS} characters"
+    if "" in model_id.split("/"):
+        return "it has an empty path segment (a leading, trailing or double /)"
+    return None
+
+
+def usable_model_ids(ids: list[str]) -> tuple[list[str], int]:
+    """The ids that pass :func:`model_id_problem`, and how many did not."""
+    kept = [i for i in ids if model_id_problem(i) is None]
+    return kept, len(ids) - len(kept)
 
 
 def normalize_provider(provider: str) -> str:
@@ -113,6 +138,13 @@ def parse_model_ref(text: str, cfg: LoadedConfig | None = None) -> ModelRef:
     if not provider or not model.strip() or not _PROVIDER_RE.match(provider.lower()):
         raise ModelRefError(
             f'Invalid model ref "{cleaned}"',
+            hint="Use provider/model, e.g. lmstudio/qwen/qwen3.5-9b.",
+        )
+    problem = model_id_problem(model.strip())
+    if problem is not None:
+        shown = visible_line(cleaned[:120]) + ("…" if len(cleaned) > 120 else "")
+        raise ModelRefError(
+            f'Invalid model ref "{shown}": {problem}',
             hint="Use provider/model, e.g. lmstudio/qwen/qwen3.5-9b.",
         )
     return ModelRef(provider, model.strip(), profile)

@@ -3,16 +3,19 @@ text-generation-webui, Ollama's /v1 and any custom OpenAI-compatible endpoint.""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from openclaw.errors import MalformedResponseError
+from openclaw.errors import MalformedResponseError, UnreachableError
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
     from openclaw.llm.types import ChatOptions, Context, Event, ModelSpec
     from openclaw.models.catalog import CatalogEntry
 
+
+log = logging.getLogger("openclaw.providers")
 
 SUPPORTED_APIS = frozenset({"openai-completions", "openai", "openai-compatible"})
 
@@ -62,7 +65,9 @@ class GenericPlugin:
     async def discover(self, cfg: LoadedConfig, provider_id: str) -> list[CatalogEntry]:
         """Models the server lists at ``GET {baseUrl}/models`` (ids only)."""
         from openclaw.auth.resolve import resolve_credential
+        from openclaw.config.kinds import kind_for
         from openclaw.models.catalog import CatalogEntry, apply_row_defaults
+        from openclaw.models.refs import SKIPPED_IDS_REASON, usable_model_ids
         from openclaw.net.client import async_client
         from openclaw.net.policy import policy_for_provider_config
 
@@ -74,7 +79,13 @@ class GenericPlugin:
         headers = {"Authorization": f"Bearer {cred.key}"} if cred.key else {}
         policy = policy_for_provider_config(provider_id, provider_cfg)
         async with async_client(policy, timeout=5.0, max_body_bytes=4 * 1024 * 1024) as client:
-            response = await client.request("GET", base.rstrip("/") + "/models", headers=headers)
+            try:
+                response = await client.request(
+                    "GET", base.rstrip("/") + "/models", headers=headers
+                )
+            except UnreachableError as exc:  # say how to start this kind of server, on its port
+                exc.hint = kind_for(provider_id, provider_cfg).start_hint_for(base) or exc.hint
+                raise
         if response.status_code != 200:
             return []
         try:
@@ -82,14 +93,23 @@ class GenericPlugin:
         except ValueError as exc:
             raise MalformedResponseError(f"{provider_id}: /models did not return JSON") from exc
         items = data.get("data") if isinstance(data, dict) else None
-        entries = []
-        for item in items if isinstance(items, list) else []:
-            if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]:
-                row = apply_row_defaults({"id": item["id"]}, provider_cfg)
-                entries.append(
-                    CatalogEntry(provider_id, item["id"], row, provider_cfg, origin="discovered")
-                )
-        return entries
+        listed = [
+            item["id"]
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]
+        ]
+        ids, skipped = usable_model_ids(listed)
+        if skipped:
+            log.warning(
+                "%s: skipped %d model(s) whose id has %s", provider_id, skipped, SKIPPED_IDS_REASON
+            )
+        return [
+            CatalogEntry(
+                provider_id, i, apply_row_defaults({"id": i}, provider_cfg), provider_cfg,
+                origin="discovered",
+            )
+            for i in ids
+        ]  # fmt: skip
 
     async def probe_details(self, spec: ModelSpec) -> dict:
         return {}

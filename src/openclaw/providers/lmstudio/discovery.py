@@ -180,6 +180,21 @@ async def fetch_models(
     return CatalogFetch(reachable=True, status=status, models=entries)
 
 
+def start_hint(base_url: str | None) -> str:
+    """How to start the server, with the port of the URL actually configured."""
+    from openclaw.config.kinds import LMSTUDIO
+
+    return LMSTUDIO.start_hint_for(base_url)
+
+
+def key_hint() -> str:
+    """Where the key goes: the kind's variable and its own --auth-choice (from the registry)."""
+    from openclaw.config.kinds import LMSTUDIO
+
+    choice = next(iter(LMSTUDIO.onboard_choices), LMSTUDIO.id)
+    return f"Set {LMSTUDIO.key_env_var} or run `openclaw onboard --auth-choice {choice}`."
+
+
 def catalog_error(result: CatalogFetch, base_url: str) -> OpenClawError:
     """A typed error for a failed fetch (runtime discovery / models list --refresh)."""
     base = inference_base(base_url)
@@ -189,8 +204,7 @@ def catalog_error(result: CatalogFetch, base_url: str) -> OpenClawError:
                 f"LM Studio rejected the credentials (HTTP {result.status}) while listing "
                 f"models at {base}.",
                 status=result.status,
-                hint="Set LM_API_TOKEN or run `openclaw onboard --auth-choice lmstudio` "
-                "with --lmstudio-api-key.",
+                hint=key_hint(),
             )
         return ProviderHTTPError(
             f"LM Studio returned HTTP {result.status} while listing models at {base}.",
@@ -203,5 +217,5 @@ def catalog_error(result: CatalogFetch, base_url: str) -> OpenClawError:
         return result.error
     return UnreachableError(
         f"LM Studio is unreachable at {base}.",
-        hint="Start LM Studio (or run lms server start --port 1234) and retry.",
+        hint=start_hint(base),
     )

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from openclaw.config.limits import MAX_CONTEXT_TOKENS
 from openclaw.providers.lmstudio import reasoning
 
 DEFAULT_CONTEXT_WINDOW = 128_000
@@ -33,6 +34,39 @@ def positive_int(value: Any) -> int | None:
     return None
 
 
+def context_length(value: Any) -> int | None:
+    """A context size from the server we believe: a positive integer up to 2^31 tokens."""
+    tokens = positive_int(value)
+    return tokens if tokens is not None and tokens <= MAX_CONTEXT_TOKENS else None
+
+
+def _impossible(value: Any) -> bool:
+    return value is not None and context_length(value) is None
+
+
+def impossible_contexts(entry: Any) -> list[str]:
+    """The context lengths of an entry that are not believable (negative, NaN, 1e30, strings,
+    booleans): each is ignored, and discovery warns with these descriptions."""
+    if not isinstance(entry, dict):
+        return []
+    out = []
+    if _impossible(entry.get("max_context_length")):
+        out.append(f"max_context_length {_shown(entry['max_context_length'])}")
+    raw = entry.get("loaded_instances")
+    for inst in raw if isinstance(raw, list) else []:
+        config = inst.get("config") if isinstance(inst, dict) else None
+        if isinstance(config, dict) and _impossible(config.get("context_length")):
+            out.append(f"loaded context_length {_shown(config['context_length'])}")
+    return out
+
+
+def _shown(value: Any) -> str:
+    from openclaw.textsafe import visible_line
+
+    text = repr(value)
+    return visible_line(text if len(text) <= 40 else text[:40] + "…")
+
+
 def entry_key(entry: Any) -> str:
     key = entry.get("key") if isinstance(entry, dict) else None
     return key.strip() if isinstance(key, str) else ""
@@ -40,6 +74,18 @@ def entry_key(entry: Any) -> str:
 
 def is_llm(entry: Any) -> bool:
     return isinstance(entry, dict) and entry.get("type") == "llm" and bool(entry_key(entry))
+
+
+def has_usable_key(entry: Any) -> bool:
+    """The key passes the one model-id rule (no controls, <= 512 chars, no empty segment)."""
+    from openclaw.models.refs import model_id_problem
+
+    return model_id_problem(entry_key(entry)) is None
+
+
+def count_unusable(entries: list[Any]) -> int:
+    """LLM entries skipped for their key (discovery warns with this count)."""
+    return sum(1 for e in entries if is_llm(e) and not has_usable_key(e))
 
 
 def instances(entry: dict) -> list[tuple[str | None, int]]:
@@ -51,7 +97,7 @@ def instances(entry: dict) -> list[tuple[str | None, int]]:
     for inst in raw:
         if not isinstance(inst, dict) or not isinstance(inst.get("config"), dict):
             continue
-        ctx = positive_int(inst["config"].get("context_length"))
+        ctx = context_length(inst["config"].get("context_length"))
         if ctx is None:
             continue
         inst_id = inst.get("id")
@@ -64,11 +110,11 @@ def loaded_context(entry: dict) -> int | None:
     contexts = [ctx for _id, ctx in instances(entry)]
     if contexts:
         return max(contexts)
-    return positive_int(entry.get("loaded_context_length"))
+    return context_length(entry.get("loaded_context_length"))
 
 
 def advertised_context(entry: dict) -> int | None:
-    return positive_int(entry.get("max_context_length"))
+    return context_length(entry.get("max_context_length"))
 
 
 def _capabilities(entry: dict) -> dict:
@@ -78,19 +124,24 @@ def _capabilities(entry: dict) -> dict:
 
 def map_entry(entry: Any, *, runtime: bool) -> dict[str, Any] | None:
     """One wire entry -> a model row (config mode or runtime mode, §3.5)."""
-    if not is_llm(entry):
+    if not is_llm(entry) or not has_usable_key(entry):
         return None
     key = entry_key(entry)
     display = entry.get("display_name")
     name = display.strip() if isinstance(display, str) and display.strip() else key
     loaded = loaded_context(entry)
     advertised = advertised_context(entry)
-    context_window = advertised or DEFAULT_CONTEXT_WINDOW
+    # No maximum listed: the spec's default. An impossible one: unknown, never that default.
+    context_window = advertised or (
+        None if _impossible(entry.get("max_context_length")) else DEFAULT_CONTEXT_WINDOW
+    )
     # A running instance decides its own budget. An unloaded model is budgeted at the default
     # load context clamped to its maximum (what openclaw 2026.9.6 saves, observed §3; the
     # spec's "advertised maximum" variant would make every first chat load 256k contexts).
-    context_tokens = loaded or min(context_window, DEFAULT_LOAD_CONTEXT)
-    max_tokens = max(1, min(loaded or context_window, DEFAULT_MAX_TOKENS))
+    context_tokens = loaded or (
+        min(context_window, DEFAULT_LOAD_CONTEXT) if context_window else None
+    )
+    max_tokens = max(1, min(loaded or context_window or DEFAULT_MAX_TOKENS, DEFAULT_MAX_TOKENS))
     caps = _capabilities(entry)
     tools = caps.get("trained_for_tool_use") is True
     compat: dict[str, Any] = dict(reasoning.reasoning_compat(caps.get("reasoning")) or {})
@@ -110,8 +161,10 @@ def map_entry(entry: Any, *, runtime: bool) -> dict[str, Any] | None:
     }
     if compat:
         row["compat"] = compat
-    row["contextWindow"] = context_window
-    row["contextTokens"] = context_tokens
+    if context_window is not None:
+        row["contextWindow"] = context_window
+    if context_tokens is not None:
+        row["contextTokens"] = context_tokens
     row["maxTokens"] = max_tokens
     return row
 

@@ -208,6 +208,7 @@ class LmstudioPlugin:
     # -- discovery / probe -----------------------------------------------------------------
     async def discover(self, cfg: LoadedConfig, provider_id: str) -> list[CatalogEntry]:
         from openclaw.models.catalog import CatalogEntry
+        from openclaw.models.refs import SKIPPED_IDS_REASON
 
         provider_cfg = dict(cfg.provider(provider_id) or {})
         base = provider_cfg.get("baseUrl") if isinstance(provider_cfg.get("baseUrl"), str) else None
@@ -225,6 +226,12 @@ class LmstudioPlugin:
             raise discovery.catalog_error(result, base or "")
         provider_cfg["baseUrl"] = inference_base(base)
         provider_cfg.setdefault("api", "openai-completions")
+        skipped = wire.count_unusable(result.models)
+        if skipped:
+            log.warning(
+                "%s: skipped %d model(s) whose id has %s", provider_id, skipped, SKIPPED_IDS_REASON
+            )
+        _warn_impossible_contexts(provider_id, result.models)
         out: list[CatalogEntry] = []
         for entry in result.models:
             row = wire.map_entry(entry, runtime=True)
@@ -274,6 +281,18 @@ class LmstudioPlugin:
             "requestedContext": requested_context(spec.row, spec.provider_config),
         }
         return details
+
+
+def _warn_impossible_contexts(provider_id: str, entries: list[Any]) -> None:
+    for entry in entries:
+        if wire.is_llm(entry) and wire.has_usable_key(entry):
+            for what in wire.impossible_contexts(entry):
+                log.warning(
+                    "%s: %s reported an impossible %s; its context is shown as unknown",
+                    provider_id,
+                    wire.entry_key(entry),
+                    what,
+                )
 
 
 def _load_error_event(spec: ModelSpec, err: OpenClawError) -> Event:

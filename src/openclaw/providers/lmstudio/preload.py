@@ -29,6 +29,7 @@ from openclaw.providers.lmstudio.discovery import (
     build_auth_headers,
     clamp_timeout,
     fetch_models,
+    start_hint,
 )
 from openclaw.providers.lmstudio.urls import inference_base, server_base
 
@@ -196,7 +197,7 @@ async def prepare_model(
         if not fetched.reachable:
             raise LmstudioLoadError(
                 f"LM Studio model discovery failed: {fetched.error}",
-                hint="Start LM Studio (or run lms server start) and retry.",
+                hint=start_hint(base_url),
             )
         if fetched.status is not None and fetched.status >= 400:
             raise LmstudioLoadError(
