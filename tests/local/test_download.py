@@ -307,3 +307,65 @@ def test_bad_spec_is_a_usage_error(bad: str, hub_env: dict[str, str], fake_hub: 
     assert result.returncode == 1
     assert result.stderr.startswith("Error: Not a ")
     assert fake_hub.log == []
+
+
+def test_paginated_tree_is_followed(fake_hub: FakeHub, hub_env: dict[str, str]) -> None:
+    # Many small files, the wanted GGUF listed last: only the last page names it.
+    files = {f"docs/note-{i:02d}.md": b"n" for i in range(7)}
+    files["zz/M-Q4_K_M.gguf"] = payload(1000, "page")
+    repo = fake_hub.add_repo("acme/Paged-GGUF", files)
+    fake_hub.tree_page_size = 3
+
+    code, out, err = _pull(hub_env, "acme/Paged-GGUF")
+
+    assert code == 0, err
+    assert out is not None and out["file"] == "zz/M-Q4_K_M.gguf"
+    trees = [s.path for s in fake_hub.requests("hub") if "/tree/" in s.path]
+    assert len(trees) == 4  # 1 directory entry + 1 more + 8 files = 10 entries, 3 a page
+    assert all(repo.commit in path for path in trees)
+
+
+def test_progress_is_plain_lines_off_a_terminal(fake_hub: FakeHub, hub_env: dict[str, str]) -> None:
+    fake_hub.add_repo("acme/P-GGUF", {"P-Q4_K_M.gguf": payload(1_500_000, "p")})
+
+    result = run_cli("models", "pull", "acme/P-GGUF", env=hub_env)
+
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [
+        "Downloading P-Q4_K_M.gguf (1.5 MB)",
+        "  P-Q4_K_M.gguf: 1.5 MB, sha256 verified",
+    ]
+    assert "\x1b" not in result.output
+
+
+def test_progress_is_a_bar_on_a_terminal(fake_hub: FakeHub, hub_env: dict[str, str]) -> None:
+    import pty
+    import subprocess
+    import sys
+
+    fake_hub.add_repo("acme/P-GGUF", {"P-Q4_K_M.gguf": payload(1_500_000, "p")})
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openclaw", "models", "pull", "acme/P-GGUF"],
+        env={**os.environ, **hub_env, "COLUMNS": "120"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    text = seen.decode(errors="replace")
+    # rich's columns: bytes done/total, speed; then the verification note.
+    assert "1.5/1.5 MB" in text
+    assert "/s" in text
+    assert "sha256 verified" in text

@@ -153,3 +153,19 @@ def test_catalog_ids_and_entries() -> None:
 def test_bad_specs_are_refused(bad: str) -> None:
     with pytest.raises(UsageError):
         parse_spec(bad)
+
+
+def test_plain_progress_lines_show_bytes_speed_and_eta() -> None:
+    import io
+    import re
+
+    from openclaw.local.progress import PlainProgress
+
+    out = io.StringIO()
+    progress = PlainProgress(out, interval=0)
+    progress.start("m.gguf", 2_000_000, 500_000)
+    progress.advance(500_000)
+
+    first, second = out.getvalue().splitlines()
+    assert first == "Downloading m.gguf (2.0 MB), resuming at 500.0 KB"
+    assert re.fullmatch(r"  m\.gguf: 1\.0 MB / 2\.0 MB \(50%\), [\d.]+ [KMG]?B/s, ETA \S+", second)

@@ -193,3 +193,43 @@ def test_part_with_foreign_bytes_is_caught_by_the_hash(
     assert "sha256 mismatch" in result.stderr
     assert _cdn(fake_hub) == [("bytes=40000-", 206)]
     assert tree_files(blobs) == []
+
+
+def test_two_pulls_of_one_file_download_it_once(
+    fake_hub: FakeHub, hub_env: dict[str, str], cache_dir: Path
+) -> None:
+    data = _add(fake_hub)
+    fake_hub.faults.stall_after = 1_000_000
+    part = cache_dir / "models--acme--Resume-GGUF" / "blobs" / f"{sha256(data)}.part"
+    env = {**os.environ, **hub_env}
+    args = [sys.executable, "-m", "openclaw", "models", "pull", REPO, "--json"]
+    first = subprocess.Popen(
+        args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    second = None
+    try:
+        deadline = time.monotonic() + 60
+        while not (part.exists() and part.stat().st_size >= 1_000_000):
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        second = subprocess.Popen(
+            args, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        # The second pull reports that it waits for the first, and sends no CDN request.
+        waited = b""
+        while b"waiting" not in waited:
+            assert second.poll() is None and time.monotonic() < deadline
+            assert second.stderr is not None
+            waited += second.stderr.readline()
+        fake_hub.release_stall()  # the stalled connection drops; the first pull resumes
+        out1, _ = first.communicate(timeout=60)
+        out2, _ = second.communicate(timeout=60)
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    assert first.returncode == second.returncode == 0
+    assert json.loads(out1) == json.loads(out2)
+    assert Path(json.loads(out1)["path"]).read_bytes() == data
+    # The first pull's GET and its resume; the second pull found the verified blob.
+    assert _cdn(fake_hub) == [(None, 200), ("bytes=1000000-", 206)]

@@ -12,6 +12,7 @@ What it reproduces (spec/local-engine-and-download.md, "Faithful loopback fake")
 * CDN (another port, so another origin): ``HEAD`` with ``Content-Length``,
   ``Accept-Ranges: bytes`` and ``ETag``; ``GET`` with ``Range`` answers 206 with
   ``Content-Range``; a range past the end answers 416. No ``X-Xet-Hash``.
+* ``hub.tree_page_size``: the tree listing in pages linked by ``Link: <…>; rel="next"``.
 * fault knobs (``hub.faults``), applied to CDN GETs: cut the body after N bytes, stall after N
   bytes, answer a list of statuses first (5xx, 429 with ``Retry-After``), serve wrong bytes,
   ignore ``Range`` (200).
@@ -41,7 +42,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 TINY_REPO = "tiny/tiny-GGUF"
 TINY_FILE = "tiny-Q4_K_M.gguf"
@@ -117,6 +118,7 @@ class FakeHub:
     def __init__(self) -> None:
         self.repos: dict[str, FakeRepo] = {}
         self.faults = Faults()
+        self.tree_page_size: int | None = None  # paginate the tree listing (Link: rel="next")
         self.log: list[Seen] = []
         self._lock = threading.Lock()
         self._release = threading.Event()
@@ -316,9 +318,28 @@ class FakeHub:
             if not self._revision_ok(repo, rest[1]):
                 self._error(handler, seen, 404, "RevisionNotFound", "Invalid rev id")
             else:
-                self._json(handler, seen, repo.tree())
+                self._tree_page(handler, seen, repo)
         else:
             self._error(handler, seen, 404, "NotFound", "Not found")
+
+    def _tree_page(self, handler: BaseHTTPRequestHandler, seen: Seen, repo: FakeRepo) -> None:
+        """The tree, in pages of ``tree_page_size`` with a ``Link: <…>; rel="next"`` header
+        (the hub's cursor pagination) when that knob is set."""
+        entries = repo.tree()
+        size = self.tree_page_size
+        if size is None:
+            self._json(handler, seen, entries)
+            return
+        query = parse_qs(urlsplit(handler.path).query)
+        start = int(query.get("cursor", ["0"])[0])
+        headers = {"Content-Type": "application/json"}
+        if start + size < len(entries):
+            base = urlsplit(handler.path).path
+            headers["Link"] = (
+                f'<{self.hub_url}{base}?recursive=true&cursor={start + size}>; rel="next"'
+            )
+        body = json.dumps(entries[start : start + size]).encode()
+        self._send(handler, seen, 200, body, headers)
 
     def _serve_resolve(
         self, handler: BaseHTTPRequestHandler, seen: Seen, repo: FakeRepo, rev: str, path: str

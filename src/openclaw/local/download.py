@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -291,7 +291,7 @@ def _chosen_files(parsed: ModelSpec, listing: list[HubFile]) -> list[HubFile]:
 
 
 @contextlib.contextmanager
-def _blob_lock(repo_cache: RepoCache, name: str) -> Iterator[None]:
+def _blob_lock(repo_cache: RepoCache, name: str, on_wait: Callable[[], None]) -> Iterator[None]:
     """Exclusive per-blob lock, at the path huggingface_hub locks too, so two pulls (ours or
     theirs) never write one part. Where flock does not exist the lock is skipped."""
     try:
@@ -302,7 +302,11 @@ def _blob_lock(repo_cache: RepoCache, name: str) -> Iterator[None]:
     lock_dir = repo_cache.root.parent / ".locks" / repo_cache.root.name
     lock_dir.mkdir(parents=True, exist_ok=True)
     with open(lock_dir / f"{name}.lock", "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -326,7 +330,10 @@ async def _fetch_blob(
         report.note(f"{safe_text(hub_file.path)} is already downloaded")
         return
     repo_cache.blobs.mkdir(parents=True, exist_ok=True)
-    lock = _blob_lock(repo_cache, sha)
+    name = safe_text(hub_file.path)
+    lock = _blob_lock(
+        repo_cache, sha, lambda: report.note(f"Another download of {name} is running; waiting")
+    )
     # Waiting for another pull of the same blob must not block the event loop.
     await anyio.to_thread.run_sync(lock.__enter__)
     try:

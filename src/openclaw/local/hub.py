@@ -36,6 +36,7 @@ ALLOW_PRIVATE_ENV = "OPENCLAW_HUB_ALLOW_PRIVATE_NETWORK"
 _TRUE = {"1", "true", "yes", "on"}
 _MAX_TREE_BYTES = 8 * 1024 * 1024
 _MAX_TREE_ENTRIES = 20_000
+_MAX_TREE_PAGES = 20
 
 
 class HubUnreachableError(DownloadError):
@@ -110,7 +111,14 @@ class Hub:
     def resolve_url(self, repo: str, commit: str, path: str) -> str:
         return f"{self.settings.endpoint}/{repo}/resolve/{commit}/{_quote_path(path)}"
 
-    async def _get_json(self, repo: str, url: str) -> Any:
+    @property
+    def shown_endpoint(self) -> str:
+        """The endpoint for messages: never any userinfo it may carry."""
+        from openclaw.net.guard import display_raw_url
+
+        return display_raw_url(self.settings.endpoint)
+
+    async def _get(self, repo: str, url: str) -> httpx2.Response:
         try:
             response = await self.client.request(
                 "GET", url, headers=self.headers(), max_body_bytes=_MAX_TREE_BYTES
@@ -123,30 +131,54 @@ class Hub:
                 hint="Check your connection, or set HF_HUB_OFFLINE=1 to use the local cache.",
             ) from None
         check_status(response, repo)
+        return response
+
+    def _json(self, repo: str, response: httpx2.Response) -> Any:
         try:
             return json.loads(response.content)
         except ValueError:
             raise DownloadError(
                 f"The hub sent a malformed answer for {repo} (not JSON)",
-                hint=f"Is {self.settings.endpoint} a Hugging Face hub endpoint?",
+                hint=f"Is {self.shown_endpoint} a Hugging Face hub endpoint?",
             ) from None
 
     async def commit(self, repo: str, revision: str = "main") -> str:
-        data = await self._get_json(repo, self.api_url(repo, "revision", quote(revision, "")))
+        url = self.api_url(repo, "revision", quote(revision, ""))
+        data = self._json(repo, await self._get(repo, url))
         sha = data.get("sha") if isinstance(data, dict) else None
         if not isinstance(sha, str) or not is_commit(sha):
             raise DownloadError(
                 f"The hub sent no commit for {repo}@{safe_text(revision)}",
-                hint=f"Is {self.settings.endpoint} a Hugging Face hub endpoint?",
+                hint=f"Is {self.shown_endpoint} a Hugging Face hub endpoint?",
             )
         return sha
 
     async def files(self, repo: str, commit: str) -> list[HubFile]:
-        url = self.api_url(repo, "tree", commit) + "?recursive=true"
-        data = await self._get_json(repo, url)
-        if not isinstance(data, list):
-            raise DownloadError(f"The hub sent a malformed file list for {repo}")
-        return parse_tree(data[:_MAX_TREE_ENTRIES], repo)
+        """The repo's files at ``commit``, following the hub's ``Link: rel="next"`` pages."""
+        url: str | None = self.api_url(repo, "tree", commit) + "?recursive=true"
+        entries: list[Any] = []
+        for _page in range(_MAX_TREE_PAGES):
+            if url is None:
+                break
+            response = await self._get(repo, url)
+            data = self._json(repo, response)
+            if not isinstance(data, list):
+                raise DownloadError(f"The hub sent a malformed file list for {repo}")
+            entries.extend(data)
+            url = self._next_page(response)
+            if len(entries) >= _MAX_TREE_ENTRIES:
+                break
+        return parse_tree(entries[:_MAX_TREE_ENTRIES], repo)
+
+    def _next_page(self, response: httpx2.Response) -> str | None:
+        # Only pages on the hub's own origin are followed: the token goes with them.
+        from openclaw.net.guard import origin_key
+
+        link = response.links.get("next", {}).get("url")
+        if not link:
+            return None
+        target = response.request.url.join(link)
+        return str(target) if origin_key(target) == origin_key(response.request.url) else None
 
 
 def parse_tree(entries: list[Any], repo: str) -> list[HubFile]:
