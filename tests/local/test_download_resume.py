@@ -233,3 +233,32 @@ def test_two_pulls_of_one_file_download_it_once(
     assert Path(json.loads(out1)["path"]).read_bytes() == data
     # The first pull's GET and its resume; the second pull found the verified blob.
     assert _cdn(fake_hub) == [(None, 200), ("bytes=1000000-", 206)]
+
+
+def test_ctrl_c_keeps_the_part_and_says_how_to_resume(
+    fake_hub: FakeHub, hub_env: dict[str, str], cache_dir: Path
+) -> None:
+    data = _add(fake_hub)
+    fake_hub.faults.stall_after = 800_000
+    part = cache_dir / "models--acme--Resume-GGUF" / "blobs" / f"{sha256(data)}.part"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openclaw", "models", "pull", REPO],
+        env={**os.environ, **hub_env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (part.exists() and part.stat().st_size >= 800_000):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert "run the same command to resume" in err and "Traceback" not in err
+    assert part.stat().st_size == 800_000

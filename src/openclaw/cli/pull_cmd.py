@@ -56,7 +56,11 @@ def pull(spec: str | None, file_name: str | None, as_json: bool, list_only: bool
     from openclaw.cli.common import run_async
     from openclaw.local.download import pull_model
 
-    model = run_async(lambda: pull_model(spec, file=file_name, progress=True))
+    try:
+        model = run_async(lambda: pull_model(spec, file=file_name, progress=True))
+    except KeyboardInterrupt:
+        click.echo("The partial download is kept: run the same command to resume it.", err=True)
+        raise
     if as_json:
         echo_json(_pulled_json(model))
         return

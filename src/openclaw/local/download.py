@@ -284,8 +284,8 @@ def _chosen_files(parsed: ModelSpec, listing: list[HubFile]) -> list[HubFile]:
             raise DownloadError(
                 f"The hub lists sha256 {hub_file.sha256} for {name}, but the built-in "
                 f"catalog pins {entry.sha256}; refusing to download it",
-                hint="The file on the hub changed. Pick it explicitly with --file if you "
-                "trust the new version.",
+                hint="The file on the hub is not the one this openclaw release was checked "
+                "against; pick another model or quantisation, or update openclaw.",
             )
     return chosen
 
