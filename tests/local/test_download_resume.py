@@ -262,3 +262,16 @@ def test_ctrl_c_keeps_the_part_and_says_how_to_resume(
     assert proc.returncode == 130
     assert "run the same command to resume" in err and "Traceback" not in err
     assert part.stat().st_size == 800_000
+
+
+def test_hub_api_rate_limit_is_waited_out(fake_hub: FakeHub, hub_env: dict[str, str]) -> None:
+    data = _add(fake_hub, 10_000)
+    fake_hub.faults.api_statuses = [(429, {"Retry-After": "1"}), (502, {})]
+
+    result = run_cli("models", "pull", REPO, "--json", env=hub_env)
+
+    assert result.returncode == 0, result.stderr
+    assert _pulled_bytes(result.stdout) == data
+    hub = fake_hub.requests("hub")
+    assert [s.status for s in hub[:3]] == [429, 502, 200]
+    assert hub[1].at - hub[0].at >= 0.95

@@ -92,9 +92,11 @@ class FakeRepo:
 
 @dataclass
 class Faults:
-    """Misbehaviour of the CDN's GETs. Counters count down as they are used."""
+    """Misbehaviour of the CDN's GETs (and ``api_statuses`` for the hub's /api/ requests).
+    Counters and lists are used up as requests arrive."""
 
     statuses: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # answered first
+    api_statuses: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # hub /api/
     cut_after: int | None = None  # close the connection after this many body bytes
     cut_times: int = 1
     stall_after: int | None = None  # send this many body bytes, then go silent
@@ -282,6 +284,11 @@ class FakeHub:
     def _serve_hub(self, handler: BaseHTTPRequestHandler, seen: Seen) -> None:
         url = urlsplit(handler.path)
         parts = [unquote(p) for p in url.path.strip("/").split("/")]
+        if parts[:2] == ["api", "models"] and self.faults.api_statuses:
+            with self._lock:
+                status, headers = self.faults.api_statuses.pop(0)
+            self._send(handler, seen, status, b"busy", headers)
+            return
         if parts[:2] == ["api", "models"] and len(parts) >= 4:
             repo = self._repo_for(handler, seen, f"{parts[2]}/{parts[3]}")
             if repo is not None:

@@ -23,7 +23,16 @@ from typing import IO, TYPE_CHECKING
 
 from openclaw.errors import DownloadError, NetworkError, SsrfBlockedError
 from openclaw.local.hf_cache import CachedFile, RepoCache, cached_repos, hub_cache_dir
-from openclaw.local.hub import Hub, HubFile, HubSettings, check_status, explain_block, hub_settings
+from openclaw.local.hub import (
+    DownloadSettings,
+    Hub,
+    HubFile,
+    HubSettings,
+    check_status,
+    explain_block,
+    hub_settings,
+    retry_after,
+)
 from openclaw.local.progress import Progress, human_bytes, make_progress
 from openclaw.local.spec import ModelSpec, parse_spec, safe_text, select_files, split_parts
 
@@ -42,35 +51,6 @@ class PulledModel:
     size: int  # total bytes over all files
     sha256: str  # of the first file ("" when the cache holds it under a non-sha name)
     files: list[Path] = field(default_factory=list)  # every snapshot path (split parts in order)
-
-
-@dataclass(frozen=True)
-class DownloadSettings:
-    stall_seconds: float = 30.0
-    retries: int = 6
-    backoff_seconds: float = 1.0
-    max_backoff_seconds: float = 30.0
-    max_retry_after_seconds: float = 300.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> DownloadSettings:
-        def number(name: str, default: float) -> float:
-            try:
-                value = float(env.get(name, ""))
-            except ValueError:
-                return default
-            return value if value >= 0 else default
-
-        return cls(
-            stall_seconds=max(number("OPENCLAW_DOWNLOAD_STALL_SECONDS", 30.0), 0.1),
-            retries=int(number("OPENCLAW_DOWNLOAD_RETRIES", 6)),
-            backoff_seconds=number("OPENCLAW_DOWNLOAD_BACKOFF_SECONDS", 1.0),
-        )
-
-    def backoff(self, failures: int) -> float:
-        return float(
-            min(self.backoff_seconds * 2 ** max(failures - 1, 0), self.max_backoff_seconds)
-        )
 
 
 class _Retry(Exception):
@@ -238,7 +218,7 @@ async def _pull_online(
     report = make_progress(progress)
     timeout = httpx2.Timeout(30.0, read=tuning.stall_seconds)
     async with async_client(settings.policy, timeout=timeout) as client:
-        hub = Hub(settings, client)
+        hub = Hub(settings, client, tuning)
         try:
             commit = await hub.commit(parsed.repo)
         except HubUnreachableError:
@@ -449,23 +429,6 @@ async def _sleep(seconds: float) -> None:
     await anyio.sleep(seconds)
 
 
-def _retry_after(response: httpx2.Response, cap: float) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), capped."""
-    value = response.headers.get("retry-after", "").strip()
-    if value.isdigit():
-        return min(float(value), cap)
-    if not value:
-        return None
-    import time
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return min(max(when.timestamp() - time.time(), 0.0), cap)
-
-
 def _content_range(response: httpx2.Response) -> tuple[int, int] | None:
     """(first byte, total) of a ``Content-Range: bytes a-b/N`` header."""
     text = response.headers.get("content-range", "")
@@ -499,7 +462,7 @@ async def _fetch_range(job: _Job, offset: int) -> int:
         elif status == 416:
             raise _StartOver()
         elif status in (408, 429) or status >= 500:
-            wait = _retry_after(response, job.tuning.max_retry_after_seconds)
+            wait = retry_after(response, job.tuning.max_retry_after_seconds)
             raise _Retry(f"the server answered HTTP {status}", wait)
         else:
             check_status(response, job.repo, job.hub_file.path)

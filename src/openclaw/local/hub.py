@@ -39,6 +39,35 @@ _MAX_TREE_ENTRIES = 20_000
 _MAX_TREE_PAGES = 20
 
 
+@dataclass(frozen=True)
+class DownloadSettings:
+    stall_seconds: float = 30.0
+    retries: int = 6
+    backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 30.0
+    max_retry_after_seconds: float = 300.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DownloadSettings:
+        def number(name: str, default: float) -> float:
+            try:
+                value = float(env.get(name, ""))
+            except ValueError:
+                return default
+            return value if value >= 0 else default
+
+        return cls(
+            stall_seconds=max(number("OPENCLAW_DOWNLOAD_STALL_SECONDS", 30.0), 0.1),
+            retries=int(number("OPENCLAW_DOWNLOAD_RETRIES", 6)),
+            backoff_seconds=number("OPENCLAW_DOWNLOAD_BACKOFF_SECONDS", 1.0),
+        )
+
+    def backoff(self, failures: int) -> float:
+        return float(
+            min(self.backoff_seconds * 2 ** max(failures - 1, 0), self.max_backoff_seconds)
+        )
+
+
 class HubUnreachableError(DownloadError):
     """The hub could not be reached at all (a cached copy may still serve)."""
 
@@ -95,9 +124,15 @@ def _quote_path(path: str) -> str:
 class Hub:
     """A hub session: one guarded client, the token on hub requests only."""
 
-    def __init__(self, settings: HubSettings, client: GuardedAsyncClient) -> None:
+    def __init__(
+        self,
+        settings: HubSettings,
+        client: GuardedAsyncClient,
+        tuning: DownloadSettings | None = None,
+    ) -> None:
         self.settings = settings
         self.client = client
+        self.tuning = tuning or DownloadSettings()
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.settings.token}"} if self.settings.token else {}
@@ -119,19 +154,30 @@ class Hub:
         return display_raw_url(self.settings.endpoint)
 
     async def _get(self, repo: str, url: str) -> httpx2.Response:
-        try:
-            response = await self.client.request(
-                "GET", url, headers=self.headers(), max_body_bytes=_MAX_TREE_BYTES
-            )
-        except SsrfBlockedError as exc:
-            raise explain_block(exc) from None
-        except NetworkError as exc:
-            raise HubUnreachableError(
-                f"Cannot reach the model hub for {repo}: {exc.message}",
-                hint="Check your connection, or set HF_HUB_OFFLINE=1 to use the local cache.",
-            ) from None
-        check_status(response, repo)
-        return response
+        """GET an API document; 429 and 5xx are retried (Retry-After honoured), a dead
+        connection is not (the caller may fall back to the cache at once)."""
+        import anyio
+
+        for attempt in range(1, self.tuning.retries + 2):
+            try:
+                response = await self.client.request(
+                    "GET", url, headers=self.headers(), max_body_bytes=_MAX_TREE_BYTES
+                )
+            except SsrfBlockedError as exc:
+                raise explain_block(exc) from None
+            except NetworkError as exc:
+                raise HubUnreachableError(
+                    f"Cannot reach the model hub for {repo}: {exc.message}",
+                    hint="Check your connection, or set HF_HUB_OFFLINE=1 to use the local cache.",
+                ) from None
+            status = response.status_code
+            if (status == 429 or status >= 500) and attempt <= self.tuning.retries:
+                wait = retry_after(response, self.tuning.max_retry_after_seconds)
+                await anyio.sleep(wait if wait is not None else self.tuning.backoff(attempt))
+                continue
+            check_status(response, repo)
+            return response
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def _json(self, repo: str, response: httpx2.Response) -> Any:
         try:
@@ -200,6 +246,23 @@ def parse_tree(entries: list[Any], repo: str) -> list[HubFile]:
             sha = oid.lower()
         out.append(HubFile(path, size, sha))
     return out
+
+
+def retry_after(response: httpx2.Response, cap: float) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), capped."""
+    value = response.headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return min(float(value), cap)
+    if not value:
+        return None
+    import time
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return min(max(when.timestamp() - time.time(), 0.0), cap)
 
 
 def _error_code(response: httpx2.Response) -> str:
