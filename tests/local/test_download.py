@@ -369,3 +369,30 @@ def test_progress_is_a_bar_on_a_terminal(fake_hub: FakeHub, hub_env: dict[str, s
     assert "1.5/1.5 MB" in text
     assert "/s" in text
     assert "sha256 verified" in text
+
+
+def test_a_file_larger_than_the_free_disk_is_refused_up_front(
+    fake_hub: FakeHub, hub_env: dict[str, str]
+) -> None:
+    repo = fake_hub.add_repo("acme/Huge-GGUF", {"Huge-Q4_K_M.gguf": b"x" * 100})
+    repo.listed_sizes["Huge-Q4_K_M.gguf"] = 10**17  # 100 PB: no test machine has that free
+
+    result = run_cli("models", "pull", "acme/Huge-GGUF", env=hub_env)
+
+    assert result.returncode == 1
+    assert "Not enough disk space for acme/Huge-GGUF: 100000.0 TB needed" in result.stderr
+    assert not fake_hub.requests("cdn")
+
+
+def test_unwritable_cache_is_one_clear_line(
+    fake_hub: FakeHub, hub_env: dict[str, str], isolated_home: Path
+) -> None:
+    fake_hub.add_tiny_model()
+    blocker = isolated_home / "not-a-dir"
+    blocker.write_text("")
+
+    result = run_cli("models", "pull", TINY_REPO, env={**hub_env, "HF_HUB_CACHE": str(blocker)})
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: Cannot write to the model cache {blocker}")
+    assert "HF_HUB_CACHE" in result.stderr and "Traceback" not in result.output

@@ -60,6 +60,7 @@ class FakeRepo:
     gated_token: str | None = None  # gated: requests need "Authorization: Bearer <token>"
     lfs: bool = True  # store files as LFS (with sha256) or inline in git
     commit: str = ""
+    listed_sizes: dict[str, int] = field(default_factory=dict)  # a tree that lies about sizes
 
     def __post_init__(self) -> None:
         if not self.commit:
@@ -78,14 +79,15 @@ class FakeRepo:
             entries.append({"type": "directory", "oid": "0" * 40, "size": 0, "path": directory})
         for path in sorted(self.files):
             data = self.files[path]
+            size = self.listed_sizes.get(path, len(data))
             entry: dict[str, Any] = {
                 "type": "file",
                 "oid": git_blob_oid(data),
-                "size": len(data),
+                "size": size,
                 "path": path,
             }
             if self.lfs:
-                entry["lfs"] = {"oid": self.sha256(path), "size": len(data), "pointerSize": 134}
+                entry["lfs"] = {"oid": self.sha256(path), "size": size, "pointerSize": 134}
             entries.append(entry)
         return entries
 

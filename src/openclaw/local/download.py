@@ -39,6 +39,7 @@ from openclaw.local.spec import ModelSpec, parse_spec, safe_text, select_files, 
 if TYPE_CHECKING:
     import httpx2
 
+_DISK_MARGIN = 50_000_000  # leave this much free for everything else
 _CHUNK_HINT = "Run the same command again: the download resumes where it stopped."
 
 
@@ -230,12 +231,20 @@ async def _pull_online(
         listing = await hub.files(parsed.repo, commit)
         chosen = _chosen_files(parsed, listing)
         try:
+            _check_disk_space(repo_cache, chosen)
             for hub_file in chosen:
                 await _fetch_blob(hub, repo_cache, parsed.repo, commit, hub_file, tuning, report)
+            paths = [repo_cache.link(commit, f.path, f.sha256 or "") for f in chosen]
+            repo_cache.write_ref(commit)
+        except OSError as exc:
+            raise DownloadError(
+                f"Cannot write to the model cache {repo_cache.root.parent}: "
+                f"{exc.strerror or type(exc).__name__}",
+                hint="Free some disk space or point HF_HUB_CACHE at a writable directory; "
+                "a partial download is kept and resumes.",
+            ) from None
         finally:
             report.finish()
-    paths = [repo_cache.link(commit, f.path, f.sha256 or "") for f in chosen]
-    repo_cache.write_ref(commit)
     return PulledModel(
         repo=parsed.repo,
         file=chosen[0].path,
@@ -245,6 +254,28 @@ async def _pull_online(
         sha256=chosen[0].sha256 or "",
         files=paths,
     )
+
+
+def _check_disk_space(repo_cache: RepoCache, chosen: list[HubFile]) -> None:
+    """Refuse up front when the rest of the download cannot fit (plus a small margin)."""
+    import shutil
+
+    needed = 0
+    for hub_file in chosen:
+        sha = hub_file.sha256 or ""
+        if repo_cache.blob_path(sha).is_file():
+            continue
+        part = repo_cache.part_path(sha)
+        have = part.stat().st_size if part.is_file() else 0
+        needed += max(hub_file.size - have, 0)
+    repo_cache.blobs.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(repo_cache.blobs).free
+    if needed and needed + _DISK_MARGIN > free:
+        raise DownloadError(
+            f"Not enough disk space for {repo_cache.repo}: {human_bytes(needed)} needed, "
+            f"{human_bytes(free)} free in {repo_cache.root.parent}",
+            hint="Free some space, or point HF_HUB_CACHE at a disk with room.",
+        )
 
 
 def _chosen_files(parsed: ModelSpec, listing: list[HubFile]) -> list[HubFile]:

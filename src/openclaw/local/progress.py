@@ -11,11 +11,11 @@ PLAIN_INTERVAL = 5.0
 
 
 def human_bytes(count: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(count) < 1000 or unit == "GB":
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(count) < 1000 or unit == "TB":
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
         count /= 1000
-    return f"{count:.1f} GB"  # pragma: no cover - loop always returns
+    return f"{count:.1f} TB"  # pragma: no cover - loop always returns
 
 
 def _duration(seconds: float) -> str:
