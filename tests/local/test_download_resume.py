@@ -262,6 +262,8 @@ def test_ctrl_c_keeps_the_part_and_says_how_to_resume(
     assert proc.returncode == 130
     assert "run the same command to resume" in err and "Traceback" not in err
     assert part.stat().st_size == 800_000
+    listed = run_cli("models", "pull", "--list", env=hub_env)
+    assert f"   {REPO}  800.0 KB so far" in listed.stdout.splitlines()
 
 
 def test_hub_api_rate_limit_is_waited_out(fake_hub: FakeHub, hub_env: dict[str, str]) -> None:

@@ -78,7 +78,9 @@ def _show_list(as_json: bool) -> None:
     from openclaw.local.progress import human_bytes
 
     downloaded = cached_models()
-    usage = {r.repo.lower(): r.disk_usage() for r in cached_repos()}
+    repos = cached_repos()
+    usage = {r.repo.lower(): r.disk_usage() for r in repos}
+    partial = {r.repo: r.partial_bytes() for r in repos if r.partial_bytes()}
     rows: list[dict[str, Any]] = []
     for entry in CATALOG:
         have = next(
@@ -115,6 +117,7 @@ def _show_list(as_json: bool) -> None:
                     {"repo": m.repo, "file": m.file, "size": m.size, "path": str(m.path)}
                     for m in downloaded
                 ],
+                "partial": [{"repo": repo, "bytes": size} for repo, size in partial.items()],
                 "cacheDir": str(hub_cache_dir()),
                 "diskUsage": total,
             }
@@ -134,6 +137,10 @@ def _show_list(as_json: bool) -> None:
         click.echo("Other downloaded models:")
         for model in others:
             click.echo(f"   {model.repo}  {model.file}  {human_bytes(model.size)}")
+    if partial:
+        click.echo("Unfinished downloads (run the same pull again to resume, or `models rm`):")
+        for repo, size in partial.items():
+            click.echo(f"   {repo}  {human_bytes(size)} so far")
     click.echo(f"Cache: {hub_cache_dir()} ({human_bytes(total)} used by models)")
 
 
