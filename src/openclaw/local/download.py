@@ -413,7 +413,11 @@ async def _download_part(
         if offset > size:
             handle.truncate(0)
             offset = 0
-        job.hasher.feed_file(part, offset)
+        if offset:
+            # Hash what an earlier run wrote (off the event loop: it can be a gigabyte).
+            import anyio.to_thread
+
+            await anyio.to_thread.run_sync(job.hasher.feed_file, part, offset)
         report.start(job.name, size, offset)
         failures = 0
         while offset < size:
@@ -471,6 +475,15 @@ def _content_range(response: httpx2.Response) -> tuple[int, int] | None:
     return int(first), int(total)
 
 
+def _write_all(handle: IO[bytes], data: bytes) -> None:
+    # The part file is unbuffered (so a killed process leaves every received byte on disk),
+    # and a raw write may take fewer bytes than offered.
+    view = memoryview(data)
+    while view:
+        written = handle.write(view)
+        view = view[written or 0 :]
+
+
 async def _fetch_range(job: _Job, offset: int) -> int:
     """One GET from ``offset``; returns the new offset (raises to retry or start over)."""
     extra = {"Accept-Encoding": "identity"}
@@ -501,7 +514,7 @@ async def _fetch_range(job: _Job, offset: int) -> int:
         async for chunk in response.aiter_bytes():
             if offset + len(chunk) > size:
                 raise _StartOver()
-            job.handle.write(chunk)
+            _write_all(job.handle, chunk)
             job.hasher.digest.update(chunk)
             offset += len(chunk)
             job.report.advance(len(chunk))
