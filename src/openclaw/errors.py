@@ -18,6 +18,7 @@ keys are masked before they reach an error.
     │   ├── SsrfBlockedError        the network guard refused a URL or a DNS answer
     │   ├── UnreachableError        connection refused / DNS failure / no route
     │   ├── RequestTimeoutError     connect, read or whole-request timeout
+    │   ├── ConnectionClosedError   the server closed the connection (before or mid-response)
     │   └── ResponseTooLargeError   a body exceeded its size cap
     ├── ProviderError               the server answered, but not with what we need
     │   ├── ProviderHTTPError       a non-2xx status (``status``, ``body_excerpt``)
@@ -112,6 +113,10 @@ class UnreachableError(NetworkError):
 
 
 class RequestTimeoutError(NetworkError):
+    pass
+
+
+class ConnectionClosedError(NetworkError):
     pass
 
 
