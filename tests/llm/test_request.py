@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from openclaw.llm.compat import is_local_base_url, resolve_compat
-from openclaw.llm.openai_completions import (
+from openclaw.llm.openai_request import (
     build_headers,
     build_request_body,
     clean_tool_schema,
