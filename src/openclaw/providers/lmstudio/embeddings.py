@@ -202,27 +202,21 @@ def _http_error(
     status: int, body: bytes, model: str, sent: Mapping[str, str] | None
 ) -> ProviderHTTPError:
     """A non-2xx answer with a hint for its status: the key, waiting, or the server's word."""
+    from openclaw.config.kinds import LMSTUDIO
+
     detail = _server_message(body, sent or {})
     message = f"lmstudio embeddings failed (HTTP {status})" + (f": {detail}" if detail else "")
     error: type[ProviderHTTPError] = ProviderHTTPError
+    hint = f"Is {model} an embedding model available in LM Studio?"
     if status in (401, 403):
-        error, hint = (
-            ProviderAuthError,
-            (
-                "LM Studio refused the API key: set LM_API_TOKEN (or the provider's apiKey) to a "
-                "valid token, or run `openclaw onboard --auth-choice lmstudio`."
-            ),
+        error = ProviderAuthError
+        hint = (
+            f"LM Studio refused the API key: set {LMSTUDIO.key_env_var} (or the provider's "
+            "apiKey) to a valid token, or run `openclaw onboard --auth-choice lmstudio`."
         )
     elif status == 429:
         error, hint = ProviderRateLimitError, "LM Studio is busy; wait a moment and retry."
     elif status >= 500:
-        error, hint = (
-            ProviderTransientError,
-            (
-                "LM Studio reported a server error (the message above is its own); check its log "
-                "and retry."
-            ),
-        )
-    else:
-        hint = f"Is {model} an embedding model available in LM Studio?"
+        error = ProviderTransientError
+        hint = "LM Studio reported a server error (its own message is above); check its log."
     return error(message, status=status, body_excerpt=detail, hint=hint)
