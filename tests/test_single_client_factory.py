@@ -1,6 +1,6 @@
 """`openclaw.net` is the only module that builds HTTP clients, opens sockets or resolves names.
 
-Everything else asks ``openclaw.net.client.async_client(policy)`` / ``sync_client(policy)``.
+Everything else asks ``openclaw.net.client.async_client(policy)``.
 The scan is an AST walk over ``src/openclaw`` (outside ``net/``), so comments and strings do
 not count, and aliases (``import httpx2 as h``, ``from httpx2 import AsyncClient``) do.
 """
@@ -113,7 +113,7 @@ def test_no_module_outside_net_builds_an_http_client(path: Path) -> None:
     found = violations(path.read_text(encoding="utf-8"))
     assert not found, (
         f"{path.relative_to(SRC.parent)} builds its own HTTP client or socket: {found}. "
-        "Use openclaw.net.client.async_client(policy) / sync_client(policy)."
+        "Use openclaw.net.client.async_client(policy)."
     )
 
 

@@ -18,6 +18,7 @@ keys are masked before they reach an error.
     │   ├── SsrfBlockedError        the network guard refused a URL or a DNS answer
     │   ├── UnreachableError        connection refused / DNS failure / no route
     │   ├── RequestTimeoutError     connect, read or whole-request timeout
+    │   ├── ConnectionClosedError   the server closed the connection (before or mid-response)
     │   └── ResponseTooLargeError   a body exceeded its size cap
     ├── DownloadError               a model download failed (missing/gated repo, hash mismatch, offline)
     ├── ProviderError               the server answered, but not with what we need
@@ -113,6 +114,10 @@ class UnreachableError(NetworkError):
 
 
 class RequestTimeoutError(NetworkError):
+    pass
+
+
+class ConnectionClosedError(NetworkError):
     pass
 
 

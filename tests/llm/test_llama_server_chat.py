@@ -12,7 +12,7 @@ import pytest
 
 from openclaw.config.loader import load_config
 from openclaw.errors import ContextOverflowError, ProviderAuthError
-from openclaw.llm.openai_completions import build_request_body
+from openclaw.llm.openai_request import build_request_body
 from openclaw.llm.types import (
     AssistantMessage,
     ChatOptions,

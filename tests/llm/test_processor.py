@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from openclaw.errors import ProviderError
-from openclaw.llm.openai_completions import StreamProcessor, parse_sse_bytes
+from openclaw.llm.openai_stream import StreamProcessor, parse_sse_bytes
 from openclaw.llm.text_toolcalls import could_be_tool_call, parse_text_tool_calls
 from openclaw.llm.types import DoneEvent, ErrorEvent, TextDeltaEvent
 from openclaw.llm.usage import estimated, finalize, from_openai_usage, from_timings

@@ -6,7 +6,7 @@ import pytest
 
 from openclaw.config.urls import is_loopback_base_url
 from openclaw.llm.compat import resolve_compat
-from openclaw.llm.openai_completions import (
+from openclaw.llm.openai_request import (
     build_headers,
     build_request_body,
     clean_tool_schema,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from openclaw.llm.openai_completions import parse_sse_bytes
+from openclaw.llm.openai_stream import parse_sse_bytes
 from openclaw.llm.types import (
     DoneEvent,
     TextDeltaEvent,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openclaw.llm.openai_completions import parse_sse_bytes
+from openclaw.llm.openai_stream import parse_sse_bytes
 from openclaw.llm.sse import SSEDecoder, SSEProtocolError
 
 from .support import STREAMS, make_spec, normalise

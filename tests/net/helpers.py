@@ -1,6 +1,6 @@
 """Test doubles for the network guard.
 
-* ``RecordingAsyncBackend`` / ``RecordingSyncBackend``: httpcore2 network backends that record
+* ``RecordingAsyncBackend``: an httpcore2 network backend that records
   every (address, port) the guard would dial and answer from a script, without opening a
   socket. The guard hands them only validated IP literals.
 * ``LoopbackServer``: a real HTTP server on 127.0.0.1 (ephemeral port) that records requests.
@@ -110,35 +110,6 @@ class _FakeAsyncStream(httpcore2.AsyncNetworkStream):
         return None
 
 
-class _FakeSyncStream(httpcore2.NetworkStream):
-    def __init__(self, recorder: Recorder, address: str, port: int) -> None:
-        self._rec, self._address, self._port = recorder, address, port
-        self._buf = b""
-        self._out: bytes | None = None
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._buf += buffer
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        if self._out is None and _request_complete(self._buf):
-            self._out = self._rec.answer(self._address, self._port, self._buf)
-        out = self._out or b""
-        chunk, self._out = out[:max_bytes], out[max_bytes:]
-        return chunk
-
-    def close(self) -> None:
-        return None
-
-    def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore2.NetworkStream:
-        self._rec.tls_names.append(server_hostname)
-        return self
-
-    def get_extra_info(self, info: str) -> Any:
-        return None
-
-
 class RecordingAsyncBackend(httpcore2.AsyncNetworkBackend):
     def __init__(self, responder: Responder | None = None) -> None:
         self.recorder = Recorder(responder or (lambda a, p, r: http_response(200, b"ok")))
@@ -159,29 +130,6 @@ class RecordingAsyncBackend(httpcore2.AsyncNetworkBackend):
         return _FakeAsyncStream(self.recorder, host, port)
 
     async def sleep(self, seconds: float) -> None:
-        return None
-
-
-class RecordingSyncBackend(httpcore2.NetworkBackend):
-    def __init__(self, responder: Responder | None = None) -> None:
-        self.recorder = Recorder(responder or (lambda a, p, r: http_response(200, b"ok")))
-
-    @property
-    def dials(self) -> list[tuple[str, int]]:
-        return self.recorder.dials
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore2.NetworkStream:
-        self.recorder.dials.append((host, port))
-        return _FakeSyncStream(self.recorder, host, port)
-
-    def sleep(self, seconds: float) -> None:
         return None
 
 

@@ -23,13 +23,12 @@ from click.testing import CliRunner
 from openclaw.cli.main import cli
 from openclaw.errors import NetworkError, OpenClawError, SsrfBlockedError, UnreachableError
 from openclaw.net.addresses import METADATA_ADDRESSES, NEVER, canonical_ip, classify, inspect_ip
-from openclaw.net.client import async_client, sync_client
+from openclaw.net.client import async_client
 from openclaw.net.guard import BAD_PORT, check_target
 from openclaw.net.policy import STRICT_POLICY, NetPolicy, provider_policy
 from tests.net.helpers import (
     LoopbackServer,
     RecordingAsyncBackend,
-    RecordingSyncBackend,
     table_resolver,
 )
 
@@ -37,7 +36,8 @@ Resolver = Callable[[str, int], list[str]]
 Outcome = tuple[str, list[tuple[str, int]]]  # ("200" or the error class name, dials)
 
 
-def _async_outcome(policy: NetPolicy, url: str, resolver: Resolver) -> Outcome:
+def outcome(policy: NetPolicy, url: str, resolver: Resolver) -> Outcome:
+    """The client's outcome: the status or the error class, and every address it dialled."""
     backend = RecordingAsyncBackend()
 
     async def go() -> str:
@@ -49,23 +49,6 @@ def _async_outcome(policy: NetPolicy, url: str, resolver: Resolver) -> Outcome:
     except OpenClawError as exc:
         got = type(exc).__name__
     return got, backend.dials
-
-
-def _sync_outcome(policy: NetPolicy, url: str, resolver: Resolver) -> Outcome:
-    backend = RecordingSyncBackend()
-    try:
-        with sync_client(policy, resolver=resolver, network_backend=backend) as client:
-            got = str(client.request("GET", url).status_code)
-    except OpenClawError as exc:
-        got = type(exc).__name__
-    return got, backend.dials
-
-
-def outcome(policy: NetPolicy, url: str, resolver: Resolver) -> Outcome:
-    """The async client's outcome, after asserting that the sync client's is the same."""
-    first = _async_outcome(policy, url, resolver)
-    assert _sync_outcome(policy, url, resolver) == first, url
-    return first
 
 
 PUBLIC = {"public.example": ["93.184.216.34"]}
@@ -240,10 +223,9 @@ def test_cross_origin_307_308_with_a_body_is_refused_and_the_target_gets_nothing
 ) -> None:
     server_a.routes["/v1/post"] = (status, {"Location": server_b.url("/v1/post")}, b"")
     policy = provider_policy("lms", server_a.url("/v1"), True)  # server_b is reachable too
-    for make in (_sync_post, _async_post):
-        with pytest.raises(NetworkError, match="Refusing to resend a POST body"):
-            make(policy, server_a.url("/v1/post"), b'{"secret": 1}')
-    assert [(r.method, r.body) for r in server_a.requests] == [("POST", b'{"secret": 1}')] * 2
+    with pytest.raises(NetworkError, match="Refusing to resend a POST body"):
+        _async_post(policy, server_a.url("/v1/post"), b'{"secret": 1}')
+    assert [(r.method, r.body) for r in server_a.requests] == [("POST", b'{"secret": 1}')]
     assert server_b.requests == []
 
 
@@ -252,18 +234,10 @@ def test_cross_origin_302_post_becomes_a_get_without_body_headers(
 ) -> None:
     server_a.routes["/v1/post"] = (302, {"Location": server_b.url("/done")}, b"")
     policy = provider_policy("lms", server_a.url("/v1"), True)
-    for make in (_sync_post, _async_post):
-        assert make(policy, server_a.url("/v1/post"), b"xyz").status_code == 200
-    assert [(r.method, r.body) for r in server_b.requests] == [("GET", b"")] * 2
+    assert _async_post(policy, server_a.url("/v1/post"), b"xyz").status_code == 200
+    assert [(r.method, r.body) for r in server_b.requests] == [("GET", b"")]
     for seen in server_b.requests:
         assert "content-type" not in seen.headers and "content-length" not in seen.headers
-
-
-def _sync_post(policy: NetPolicy, url: str, body: bytes) -> Any:
-    with sync_client(policy, timeout=5) as client:
-        return client.request(
-            "POST", url, content=body, headers={"Content-Type": "application/json"}
-        )
 
 
 def _async_post(policy: NetPolicy, url: str, body: bytes) -> Any:
@@ -285,7 +259,6 @@ def test_http_library_request_logs_carry_the_origin_only(
     # INFO: httpx2 logs every request line there. (httpcore2's DEBUG traces show raw response
     # headers by design; that level is an explicit opt-in to wire details.)
     with caplog.at_level(logging.INFO):
-        assert _sync_post(policy, url, b"").status_code == 200
         assert _async_post(policy, url, b"").status_code == 200
     assert f"http://127.0.0.1:{server_a.port}" in caplog.text  # the request lines are there
     for secret in ("hunter2", "token", "abc", "def", "/v1/old", "/v1/new"):

@@ -19,13 +19,12 @@ from click.testing import CliRunner
 
 from openclaw.cli.main import cli
 from openclaw.errors import OpenClawError
-from openclaw.net.client import async_client, sync_client
+from openclaw.net.client import async_client
 from openclaw.net.policy import STRICT_POLICY, NetPolicy, provider_policy
 from tests.conftest import run_cli
 from tests.net.helpers import (
     LoopbackServer,
     RecordingAsyncBackend,
-    RecordingSyncBackend,
     load_vectors,
     scripted_redirects,
     serving,
@@ -142,20 +141,6 @@ def test_vector_through_async_client_with_stub_backend(case: dict[str, Any]) -> 
     _assert_dials(case, got, backend.dials)
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_vector_through_sync_client_with_stub_backend(case: dict[str, Any]) -> None:
-    backend = RecordingSyncBackend(scripted_redirects(list(case.get("redirects") or [])))
-    resolver = table_resolver(case.get("dns") or {})
-    with sync_client(policy_of(case), resolver=resolver, network_backend=backend) as client:
-        try:
-            response = client.request("GET", case["url"])
-            got = "allow" if response.status_code == 200 else "error"
-        except OpenClawError:
-            got = "block"
-    assert got == case["expect"]
-    _assert_dials(case, got, backend.dials)
-
-
 # --- the loopback cases against real servers on 127.0.0.1 --------------------------------------
 
 
@@ -207,12 +192,16 @@ def test_loopback_vector_against_real_servers(case: dict[str, Any] | None) -> No
             else STRICT_POLICY
         )
         resolver = table_resolver(case.get("dns") or {})
-        with sync_client(policy, resolver=resolver, timeout=5) as client:
-            try:
-                response = client.request("GET", url)
-                got = "allow" if response.status_code == 200 else "error"
-            except OpenClawError:
-                got = "block"
+
+        async def go(policy: NetPolicy = policy, resolver: Any = resolver) -> str:
+            async with async_client(policy, resolver=resolver, timeout=5) as client:
+                try:
+                    response = await client.request("GET", url)
+                except OpenClawError:
+                    return "block"
+                return "allow" if response.status_code == 200 else "error"
+
+        got = anyio.run(go)
         assert got == case["expect"]
         served = sum(len(s.requests) for s in servers)
         assert served == (1 if got == "allow" else 0)

@@ -1,7 +1,7 @@
 """Resolve-check-pin: httpcore2 network backends that dial only validated addresses.
 
 The guard validates a hop and stores its pinned addresses in a context variable for the
-duration of that request. httpcore2 opens connections in the task (or thread) that sends the
+duration of that request. httpcore2 opens connections in the task that sends the
 request, so ``connect_tcp(host, port)`` sees exactly the pins of its own request. It ignores
 DNS entirely: it dials the pinned IP literals in order (IPv4 first) and refuses a host/port it
 has no pins for. TLS still gets the host name (httpcore2 passes the origin host as
@@ -92,48 +92,3 @@ class PinnedAsyncBackend(httpcore2.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
-
-
-class PinnedSyncBackend(httpcore2.NetworkBackend):
-    def __init__(self, inner: httpcore2.NetworkBackend | None = None) -> None:
-        if inner is None:
-            from httpcore2._backends.sync import SyncBackend
-
-            inner = SyncBackend()
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore2.NetworkStream:
-        last: Exception | None = None
-        for address in _pinned_addresses(host, port):
-            try:
-                return self._inner.connect_tcp(
-                    address,
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except httpcore2.ConnectTimeout:
-                raise
-            except httpcore2.ConnectError as exc:
-                last = exc
-        assert last is not None
-        raise last
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore2.NetworkStream:
-        raise SsrfBlockedError("Blocked: unix sockets are not reachable through the network guard")
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)

@@ -1,13 +1,19 @@
 """The one HTTP client factory: every outbound request goes through here.
 
-``async_client(policy)`` / ``sync_client(policy)`` return clients bound to a ``NetPolicy``.
-For every hop the transport runs the guard (``openclaw.net.guard``): parse exactly as httpx2
-will, check the host before DNS, resolve once, check every answer, and pin the connection to
-the validated addresses (``openclaw.net.backend``). Redirects are followed here, not by
-httpx2, each hop fully re-validated. Environment proxies are ignored (``trust_env=False``).
+``async_client(policy)`` returns a client bound to a ``NetPolicy``. For every hop the transport
+runs the guard (``openclaw.net.guard``): parse exactly as httpx2 will, check the host before
+DNS, resolve once, check every answer, and pin the connection to the validated addresses
+(``openclaw.net.backend``). Redirects are followed here, not by httpx2, each hop fully
+re-validated. Environment proxies are ignored (``trust_env=False``).
 
-Errors: ``SsrfBlockedError`` (refused), ``UnreachableError`` (refused connection, DNS failure,
-no route; no retries), ``RequestTimeoutError``, ``ResponseTooLargeError``; ``NetworkError``
+Time limits: ``request()`` reads the whole body, and its timeout is a deadline for the whole
+request (connect, headers and body together), so a server that drips one byte a second cannot
+keep it alive. ``stream()`` keeps per-read timeouts (a chat answer may legitimately stream for
+minutes) unless the caller passes a ``deadline``.
+
+Errors (mapped once, in ``openclaw.net.errors``): ``SsrfBlockedError`` (refused),
+``UnreachableError`` (refused connection, DNS failure, no route; no retries),
+``RequestTimeoutError``, ``ConnectionClosedError``, ``ResponseTooLargeError``; ``NetworkError``
 for other transport failures and redirect errors (loop, too many). HTTP statuses are returned,
 not raised.
 
@@ -20,21 +26,22 @@ from __future__ import annotations
 import contextlib
 import http.cookiejar
 import logging
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Self
 
+import anyio
 import httpcore2
 import httpx2
 
-from openclaw.errors import (
-    NetworkError,
-    RequestTimeoutError,
-    ResponseTooLargeError,
-    UnreachableError,
+from openclaw.net.backend import CURRENT_PINS, PinnedAsyncBackend, Pins
+from openclaw.net.errors import (
+    deadline_passed,
+    map_transport_error,
+    too_large,
+    transport_error_types,
 )
-from openclaw.net.backend import CURRENT_PINS, PinnedAsyncBackend, PinnedSyncBackend, Pins
 from openclaw.net.guard import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
@@ -48,7 +55,6 @@ from openclaw.net.guard import (
     redirect_headers,
     redirect_step,
     resolve_async,
-    resolve_sync,
 )
 from openclaw.net.policy import NetPolicy
 
@@ -58,10 +64,21 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _CAP_KEY = "openclaw_max_body_bytes"
 _DEFAULT_DNS_TIMEOUT = 10.0
+#: ``request(deadline=...)`` default: the request's own timeout becomes its deadline.
+FROM_TIMEOUT: Any = object()
 
 
 def _as_timeout(value: TimeoutLike) -> httpx2.Timeout:
     return value if isinstance(value, httpx2.Timeout) else httpx2.Timeout(value)
+
+
+def _deadline_of(timeout: TimeoutLike) -> float | None:
+    """The whole-request deadline a timeout stands for: the number itself, or the longest
+    phase of an ``httpx2.Timeout`` (None: no limit)."""
+    if not isinstance(timeout, httpx2.Timeout):
+        return timeout
+    parts = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t]
+    return max(parts) if parts else None
 
 
 def _no_cookies() -> http.cookiejar.CookieJar:
@@ -96,28 +113,6 @@ class _OriginOnlyLogFilter(logging.Filter):
 logging.getLogger("httpx2").addFilter(_OriginOnlyLogFilter())
 
 
-def _too_large(origin: str, cap: int) -> ResponseTooLargeError:
-    return ResponseTooLargeError(
-        f"Response from {origin} is larger than the {cap}-byte limit",
-        hint="The server sent more data than expected; check the URL.",
-    )
-
-
-def _map_transport_error(exc: Exception, origin: str) -> NetworkError:
-    if isinstance(exc, httpx2.TimeoutException):
-        return RequestTimeoutError(
-            f"Request to {origin} timed out",
-            hint="The server did not answer in time; check that it is running and not overloaded.",
-        )
-    if isinstance(exc, httpx2.ConnectError):
-        detail = str(exc).strip() or "connection failed"
-        return UnreachableError(
-            f"Cannot connect to {origin} ({detail})",
-            hint="Is the server running and listening on that address and port?",
-        )
-    return NetworkError(f"Network error talking to {origin}: {type(exc).__name__}")
-
-
 _MAX_CONNECTIONS = 20
 _MAX_KEEPALIVE = 10
 _KEEPALIVE_EXPIRY = 5.0
@@ -138,34 +133,13 @@ class _GuardedAsyncStream(httpx2.AsyncByteStream):
             async for chunk in self._inner:
                 total += len(chunk)
                 if self._cap is not None and total > self._cap:
-                    raise _too_large(self._origin, self._cap)
+                    raise too_large(self._origin, self._cap)
                 yield chunk
         except httpx2.TransportError as exc:
-            raise _map_transport_error(exc, self._origin) from None
+            raise map_transport_error(exc, self._origin, "body") from None
 
     async def aclose(self) -> None:
         await self._inner.aclose()
-
-
-class _GuardedSyncStream(httpx2.SyncByteStream):
-    def __init__(self, inner: httpx2.SyncByteStream, cap: int | None, origin: str) -> None:
-        self._inner = inner
-        self._cap = cap
-        self._origin = origin
-
-    def __iter__(self) -> Iterator[bytes]:
-        total = 0
-        try:
-            for chunk in self._inner:
-                total += len(chunk)
-                if self._cap is not None and total > self._cap:
-                    raise _too_large(self._origin, self._cap)
-                yield chunk
-        except httpx2.TransportError as exc:
-            raise _map_transport_error(exc, self._origin) from None
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 # HTTP/1.1 only (one request per connection attempt, so pins never cross requests) and no
@@ -218,43 +192,6 @@ class GuardedAsyncTransport(httpx2.AsyncHTTPTransport):
         return response
 
 
-class GuardedSyncTransport(httpx2.HTTPTransport):
-    """Sync twin of ``GuardedAsyncTransport``."""
-
-    def __init__(
-        self,
-        policy: NetPolicy,
-        *,
-        resolver: Resolver | None = None,
-        network_backend: httpcore2.NetworkBackend | None = None,
-    ) -> None:
-        from httpx2._config import create_ssl_context
-
-        self.policy = policy
-        self._resolver = resolver
-        self._pool = httpcore2.ConnectionPool(
-            ssl_context=create_ssl_context(),
-            network_backend=PinnedSyncBackend(network_backend),
-            **_POOL_OPTIONS,
-        )
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        target = check_target(request.url, self.policy)
-        answers = resolve_sync(target, self._resolver, _dns_timeout(request))
-        addresses = check_answers(target, answers, self.policy)
-        token = CURRENT_PINS.set(Pins(target.host.value, target.port, addresses))
-        try:
-            response = super().handle_request(request)
-        finally:
-            CURRENT_PINS.reset(token)
-        cap = request.extensions.get(_CAP_KEY)
-        assert isinstance(response.stream, httpx2.SyncByteStream)
-        response.stream = _GuardedSyncStream(
-            response.stream, cap if isinstance(cap, int) else None, target.origin
-        )
-        return response
-
-
 # --- clients -----------------------------------------------------------------------------
 
 
@@ -283,23 +220,17 @@ class _CappedBody:
         self.total = 0
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
-            raise _too_large(self.origin, cap)
+            raise too_large(self.origin, cap)
 
     def add(self, chunk: bytes) -> None:
         self.total += len(chunk)
         if self.total > self.cap:
-            raise _too_large(self.origin, self.cap)
+            raise too_large(self.origin, self.cap)
         self.chunks.append(chunk)
-
-    def undecodable(self) -> NetworkError:
-        return NetworkError(f"Could not decode the response body from {self.origin}")
 
 
 class _RedirectWalk:
-    """One request's way through redirects; the guard re-validates every hop.
-
-    Shared by the sync and async clients so the redirect rules exist once.
-    """
+    """One request's way through redirects; the guard re-validates every hop."""
 
     def __init__(self, request: httpx2.Request, policy: NetPolicy, max_redirects: int) -> None:
         self.request = request
@@ -329,30 +260,51 @@ class _RedirectWalk:
         return True
 
 
-class _GuardedClientBase:
-    """What both clients share: policy, caps and how a first request is built."""
+class GuardedAsyncClient:
+    """Async client bound to one policy. Use ``async with`` or call ``aclose()``."""
 
-    policy: NetPolicy
-    max_body_bytes: int
-    max_redirects: int
-    _client: httpx2.Client | httpx2.AsyncClient
-
-    def _setup(self, policy: NetPolicy, max_body_bytes: int, max_redirects: int) -> None:
+    def __init__(
+        self,
+        policy: NetPolicy,
+        *,
+        timeout: TimeoutLike = DEFAULT_TIMEOUT,
+        max_body_bytes: int = DEFAULT_MAX_BODY,
+        headers: Mapping[str, str] | None = None,
+        resolver: Resolver | None = None,
+        network_backend: httpcore2.AsyncNetworkBackend | None = None,
+        max_redirects: int = MAX_REDIRECTS,
+    ) -> None:
         self.policy = policy
+        self.timeout = timeout
         self.max_body_bytes = max_body_bytes
         self.max_redirects = max_redirects
-
-    @staticmethod
-    def _client_options(timeout: TimeoutLike, headers: Mapping[str, str] | None) -> dict[str, Any]:
+        self._transport = GuardedAsyncTransport(
+            policy, resolver=resolver, network_backend=network_backend
+        )
         # Proxies from the environment would bypass the guard, redirects are the guard's job,
         # and cookies would carry state between origins: all three are off.
-        return {
-            "trust_env": False,
-            "follow_redirects": False,
-            "timeout": _as_timeout(timeout),
-            "headers": _without_host(headers),
-            "cookies": _no_cookies(),
-        }
+        self._client = httpx2.AsyncClient(
+            transport=self._transport,
+            trust_env=False,
+            follow_redirects=False,
+            timeout=_as_timeout(timeout),
+            headers=_without_host(headers),
+            cookies=_no_cookies(),
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
     def _cap(self, max_body_bytes: int | None) -> int:
         return self.max_body_bytes if max_body_bytes is None else max_body_bytes
@@ -379,50 +331,11 @@ class _GuardedClientBase:
         )
         return _RedirectWalk(request, self.policy, self.max_redirects)
 
-
-class GuardedAsyncClient(_GuardedClientBase):
-    """Async client bound to one policy. Use ``async with`` or call ``aclose()``."""
-
-    _client: httpx2.AsyncClient
-
-    def __init__(
-        self,
-        policy: NetPolicy,
-        *,
-        timeout: TimeoutLike = DEFAULT_TIMEOUT,
-        max_body_bytes: int = DEFAULT_MAX_BODY,
-        headers: Mapping[str, str] | None = None,
-        resolver: Resolver | None = None,
-        network_backend: httpcore2.AsyncNetworkBackend | None = None,
-        max_redirects: int = MAX_REDIRECTS,
-    ) -> None:
-        self._setup(policy, max_body_bytes, max_redirects)
-        self._transport = GuardedAsyncTransport(
-            policy, resolver=resolver, network_backend=network_backend
-        )
-        self._client = httpx2.AsyncClient(
-            transport=self._transport, **self._client_options(timeout, headers)
-        )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
     async def _send_one(self, request: httpx2.Request) -> httpx2.Response:
         try:
             return await self._client.send(request, stream=True)
         except httpx2.TransportError as exc:
-            raise _map_transport_error(exc, _origin_of(request.url)) from None
+            raise map_transport_error(exc, _origin_of(request.url), "answer") from None
 
     async def _send(self, method: str, url: str | httpx2.URL, **parts: Any) -> httpx2.Response:
         walk = self._walk(method, url, **parts)
@@ -436,6 +349,11 @@ class GuardedAsyncClient(_GuardedClientBase):
                 raise
             await response.aclose()
 
+    def _deadline(self, timeout: TimeoutLike | None, deadline: Any) -> float | None:
+        if deadline is not FROM_TIMEOUT:
+            return float(deadline) if deadline is not None else None
+        return _deadline_of(self.timeout if timeout is None else timeout)
+
     async def request(
         self,
         method: str,
@@ -446,19 +364,30 @@ class GuardedAsyncClient(_GuardedClientBase):
         headers: Mapping[str, str] | None = None,
         timeout: TimeoutLike | None = None,
         max_body_bytes: int | None = None,
+        deadline: float | None = FROM_TIMEOUT,
     ) -> httpx2.Response:
-        """Send, follow guarded redirects, read the body (capped) and return the response."""
-        cap = self._cap(max_body_bytes)
-        response = await self._send(
-            method, url, json=json, content=content, headers=headers, timeout=timeout, cap=cap
-        )
+        """Send, follow guarded redirects, read the body (capped) and return the response.
+
+        ``deadline`` (seconds, default: the timeout) bounds the whole request, every redirect
+        hop and the whole body included; past it, ``RequestTimeoutError``."""
+        limit = self._deadline(timeout, deadline)
+        parts = {"json": json, "content": content, "headers": headers, "timeout": timeout}
         try:
-            body = _CappedBody(response, cap)
+            with anyio.fail_after(limit):
+                return await self._request(method, url, cap=self._cap(max_body_bytes), **parts)
+        except TimeoutError:
+            raise deadline_passed(_origin_of(parse_url(url)), limit or 0) from None
+
+    async def _request(self, method: str, url: str | httpx2.URL, **parts: Any) -> httpx2.Response:
+        response = await self._send(method, url, **parts)
+        origin = _origin_of(response.request.url)
+        try:
+            body = _CappedBody(response, parts["cap"])
             async for chunk in response.aiter_bytes():
                 body.add(chunk)
             response._content = b"".join(body.chunks)
-        except httpx2.DecodingError:
-            raise body.undecodable() from None
+        except httpx2.DecodingError as exc:
+            raise map_transport_error(exc, origin, "body") from None
         finally:
             await response.aclose()
         return response
@@ -473,12 +402,17 @@ class GuardedAsyncClient(_GuardedClientBase):
         headers: Mapping[str, str] | None = None,
         timeout: TimeoutLike | None = None,
         max_body_bytes: int | None = None,
+        deadline: float | None = None,
     ) -> AbstractAsyncContextManager[httpx2.Response]:
         """``async with client.stream(...) as response:`` - body not read yet; reading it past
-        the cap raises ResponseTooLargeError, transport failures map to NetworkError types."""
+        the cap raises ResponseTooLargeError, transport failures map to NetworkError types.
+
+        Timeouts are per read; ``deadline`` (seconds) also bounds the whole ``async with``
+        block, body reads included (``RequestTimeoutError`` when it passes)."""
         return self._stream(
             method,
             url,
+            deadline,
             json=json,
             content=content,
             headers=headers,
@@ -488,139 +422,30 @@ class GuardedAsyncClient(_GuardedClientBase):
 
     @contextlib.asynccontextmanager
     async def _stream(
-        self, method: str, url: str | httpx2.URL, **parts: Any
+        self, method: str, url: str | httpx2.URL, deadline: float | None, **parts: Any
     ) -> AsyncIterator[httpx2.Response]:
-        response = await self._send(method, url, **parts)
+        if deadline is None:  # the chat path: no cancel scope in the hot loop
+            response = await self._send(method, url, **parts)
+            try:
+                yield response
+            finally:
+                await response.aclose()
+            return
         try:
-            yield response
-        finally:
-            await response.aclose()
+            with anyio.fail_after(deadline):
+                response = await self._send(method, url, **parts)
+                try:
+                    yield response
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise deadline_passed(_origin_of(parse_url(url)), deadline) from None
 
     async def get(self, url: str | httpx2.URL, **kwargs: Any) -> httpx2.Response:
         return await self.request("GET", url, **kwargs)
 
     async def post(self, url: str | httpx2.URL, **kwargs: Any) -> httpx2.Response:
         return await self.request("POST", url, **kwargs)
-
-
-class GuardedClient(_GuardedClientBase):
-    """Sync twin of ``GuardedAsyncClient``. Use ``with`` or call ``close()``."""
-
-    _client: httpx2.Client
-
-    def __init__(
-        self,
-        policy: NetPolicy,
-        *,
-        timeout: TimeoutLike = DEFAULT_TIMEOUT,
-        max_body_bytes: int = DEFAULT_MAX_BODY,
-        headers: Mapping[str, str] | None = None,
-        resolver: Resolver | None = None,
-        network_backend: httpcore2.NetworkBackend | None = None,
-        max_redirects: int = MAX_REDIRECTS,
-    ) -> None:
-        self._setup(policy, max_body_bytes, max_redirects)
-        self._transport = GuardedSyncTransport(
-            policy, resolver=resolver, network_backend=network_backend
-        )
-        self._client = httpx2.Client(
-            transport=self._transport, **self._client_options(timeout, headers)
-        )
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._client.close()
-
-    def _send_one(self, request: httpx2.Request) -> httpx2.Response:
-        try:
-            return self._client.send(request, stream=True)
-        except httpx2.TransportError as exc:
-            raise _map_transport_error(exc, _origin_of(request.url)) from None
-
-    def _send(self, method: str, url: str | httpx2.URL, **parts: Any) -> httpx2.Response:
-        walk = self._walk(method, url, **parts)
-        while True:
-            response = self._send_one(walk.request)
-            try:
-                if not walk.next_hop(response):
-                    return response
-            except BaseException:
-                response.close()
-                raise
-            response.close()
-
-    def request(
-        self,
-        method: str,
-        url: str | httpx2.URL,
-        *,
-        json: Any = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: TimeoutLike | None = None,
-        max_body_bytes: int | None = None,
-    ) -> httpx2.Response:
-        cap = self._cap(max_body_bytes)
-        response = self._send(
-            method, url, json=json, content=content, headers=headers, timeout=timeout, cap=cap
-        )
-        try:
-            body = _CappedBody(response, cap)
-            for chunk in response.iter_bytes():
-                body.add(chunk)
-            response._content = b"".join(body.chunks)
-        except httpx2.DecodingError:
-            raise body.undecodable() from None
-        finally:
-            response.close()
-        return response
-
-    def stream(
-        self,
-        method: str,
-        url: str | httpx2.URL,
-        *,
-        json: Any = None,
-        content: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: TimeoutLike | None = None,
-        max_body_bytes: int | None = None,
-    ) -> AbstractContextManager[httpx2.Response]:
-        return self._stream(
-            method,
-            url,
-            json=json,
-            content=content,
-            headers=headers,
-            timeout=timeout,
-            cap=self._cap(max_body_bytes),
-        )
-
-    @contextlib.contextmanager
-    def _stream(
-        self, method: str, url: str | httpx2.URL, **parts: Any
-    ) -> Iterator[httpx2.Response]:
-        response = self._send(method, url, **parts)
-        try:
-            yield response
-        finally:
-            response.close()
-
-    def get(self, url: str | httpx2.URL, **kwargs: Any) -> httpx2.Response:
-        return self.request("GET", url, **kwargs)
-
-    def post(self, url: str | httpx2.URL, **kwargs: Any) -> httpx2.Response:
-        return self.request("POST", url, **kwargs)
 
 
 def async_client(
@@ -645,23 +470,13 @@ def async_client(
     )
 
 
-def sync_client(
-    policy: NetPolicy,
-    *,
-    timeout: TimeoutLike = DEFAULT_TIMEOUT,
-    max_body_bytes: int = DEFAULT_MAX_BODY,
-    headers: Mapping[str, str] | None = None,
-    resolver: Resolver | None = None,
-    network_backend: httpcore2.NetworkBackend | None = None,
-    max_redirects: int = MAX_REDIRECTS,
-) -> GuardedClient:
-    """The sync twin of ``async_client``."""
-    return GuardedClient(
-        policy,
-        timeout=timeout,
-        max_body_bytes=max_body_bytes,
-        headers=headers,
-        resolver=resolver,
-        network_backend=network_backend,
-        max_redirects=max_redirects,
-    )
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_TIMEOUT",
+    "GuardedAsyncClient",
+    "GuardedAsyncTransport",
+    "Resolver",
+    "TimeoutLike",
+    "async_client",
+    "transport_error_types",
+]

@@ -211,11 +211,15 @@ def catalog_error(result: CatalogFetch, base_url: str) -> OpenClawError:
             status=result.status,
             hint="Check the base URL, then retry.",
         )
-    if isinstance(result.error, SsrfBlockedError):
-        return result.error
-    if result.error is not None and not isinstance(result.error, NetworkError):
-        return result.error
-    return UnreachableError(
-        f"LM Studio is unreachable at {base}.",
-        hint=start_hint(base),
-    )
+    err = result.error
+    if isinstance(err, SsrfBlockedError) or (err is not None and not isinstance(err, NetworkError)):
+        return err
+    if err is None or isinstance(err, UnreachableError):
+        from openclaw.config.kinds import LMSTUDIO
+
+        return UnreachableError(
+            f"LM Studio is unreachable at {base}.", hint=LMSTUDIO.start_hint_for(base)
+        )
+    # It answered, but too slowly, too much, or not to the end: say which (the network
+    # layer's message names it), never "unreachable" with a hint to start a running server.
+    return type(err)(f"Listing LM Studio models at {base} failed: {err.message}", hint=err.hint)

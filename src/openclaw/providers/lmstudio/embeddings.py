@@ -14,7 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from openclaw.errors import MalformedResponseError, ModelLoadError, ProviderHTTPError
+from openclaw.errors import (
+    MalformedResponseError,
+    ModelLoadError,
+    ProviderAuthError,
+    ProviderHTTPError,
+    ProviderRateLimitError,
+    ProviderTransientError,
+)
 from openclaw.providers.lmstudio import discovery, preload
 from openclaw.providers.lmstudio import models as wire
 from openclaw.providers.lmstudio.urls import PROVIDER_ID, inference_base, query_of
@@ -67,13 +74,21 @@ def _configured_row(provider_cfg: Mapping[str, Any], model: str) -> dict | None:
     return None
 
 
-def _parse_vectors(body: bytes, count: int) -> tuple[list[list[float]], int | None]:
+def _parse_vectors(
+    body: bytes, count: int, sent: Mapping[str, str] | None = None
+) -> tuple[list[list[float]], int | None]:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise MalformedResponseError(
             "lmstudio embeddings failed: malformed JSON response"
         ) from None
+    if isinstance(data, dict) and data.get("error"):
+        # a 200 that carries an error object: the server's own message says what went wrong
+        raise MalformedResponseError(
+            f"lmstudio embeddings failed: {_server_message(body, sent or {})}",
+            hint="Check the model and the LM Studio server log.",
+        )
     items = data.get("data") if isinstance(data, dict) else None
     if not isinstance(items, list) or len(items) != count:
         raise MalformedResponseError("lmstudio embeddings failed: unexpected response shape")
@@ -94,6 +109,34 @@ def _parse_vectors(body: bytes, count: int) -> tuple[list[list[float]], int | No
     usage = data.get("usage") if isinstance(data, dict) else None
     tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
     return [v for v in out if v is not None], tokens if isinstance(tokens, int) else None
+
+
+async def _preload(
+    client: Any,
+    base: str,
+    key: str,
+    api_key: str | None,
+    headers: Mapping[str, str],
+    configured: int | None,
+) -> tuple[str, str]:
+    """Load the model at the configured context; (canonical key, model name to send)."""
+    try:
+        ready = await preload.prepare_model(
+            base,
+            key,
+            api_key=api_key,
+            headers=headers,
+            requested_context=configured or DEFAULT_EMBED_CONTEXT,
+            accept_any_loaded=configured is None,
+            timeout=client.timeout,
+            client=client,
+        )
+    except ModelLoadError as exc:  # LmstudioLoadError or RequiredContextError
+        # §8.3: the model may already be usable (loaded in the LM Studio UI).
+        key = getattr(exc, "resolved_model_key", None) or key
+        log.warning("LM Studio embedding preload failed, continuing: %s", exc.message)
+        return key, key
+    return ready.model_key, ready.instance_id or ready.model_key
 
 
 async def embed_texts(
@@ -130,24 +173,7 @@ async def embed_texts(
     async with async_client(policy, timeout=seconds, max_body_bytes=MAX_RESPONSE_BYTES) as client:
         if params.get("preload") is not False:
             configured = embedding_context(_configured_row(provider_cfg, key), provider_cfg)
-            try:
-                ready = await preload.prepare_model(
-                    base,
-                    key,
-                    api_key=api_key,
-                    headers=headers,
-                    requested_context=configured or DEFAULT_EMBED_CONTEXT,
-                    accept_any_loaded=configured is None,
-                    timeout=seconds,
-                    client=client,
-                )
-                key = ready.model_key
-                wire_model = ready.instance_id or ready.model_key
-            except ModelLoadError as exc:  # LmstudioLoadError or RequiredContextError
-                # §8.3: the model may already be usable (loaded in the LM Studio UI).
-                key = getattr(exc, "resolved_model_key", None) or key
-                wire_model = key
-                log.warning("LM Studio embedding preload failed, continuing: %s", exc.message)
+            key, wire_model = await _preload(client, base, key, api_key, headers, configured)
         send_headers = discovery.build_auth_headers(api_key, headers)
         url = base + "/embeddings" + (f"?{query}" if query else "")
         vectors: list[list[float]] = []
@@ -158,29 +184,39 @@ async def embed_texts(
                 "POST", url, json={"model": wire_model, "input": batch}, headers=send_headers
             )
             if not 200 <= response.status_code < 300:
-                detail = _error_detail(response.content)
-                raise ProviderHTTPError(
-                    f"lmstudio embeddings failed (HTTP {response.status_code})"
-                    + (f": {detail}" if detail else ""),
-                    status=response.status_code,
-                    body_excerpt=detail,
-                    hint=f"Is {key} an embedding model available in LM Studio?",
-                )
-            got, used = _parse_vectors(response.content, len(batch))
+                raise _http_error(response.status_code, response.content, key, send_headers)
+            got, used = _parse_vectors(response.content, len(batch), send_headers)
             vectors.extend(got)
             tokens = None if tokens is None or used is None else tokens + used
     return EmbeddingResult(provider_id, key, vectors, tokens)
 
 
-def _error_detail(body: bytes) -> str:
-    text = body[:2048].decode("utf-8", "replace").strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return text[:300]
-    err = data.get("error") if isinstance(data, dict) else None
-    if isinstance(err, dict) and isinstance(err.get("message"), str):
-        return str(err["message"])[:300]
-    if isinstance(err, str):
-        return err[:300]
-    return text[:300]
+def _server_message(body: bytes, sent: Mapping[str, str]) -> str:
+    """The server's own message from an error body (any envelope), short and key-free."""
+    from openclaw.llm.errors import error_text
+
+    return preload.redact_load_text(error_text(body[:8192]), sent) if body.strip() else ""
+
+
+def _http_error(
+    status: int, body: bytes, model: str, sent: Mapping[str, str] | None
+) -> ProviderHTTPError:
+    """A non-2xx answer with a hint for its status: the key, waiting, or the server's word."""
+    from openclaw.config.kinds import LMSTUDIO
+
+    detail = _server_message(body, sent or {})
+    message = f"lmstudio embeddings failed (HTTP {status})" + (f": {detail}" if detail else "")
+    error: type[ProviderHTTPError] = ProviderHTTPError
+    hint = f"Is {model} an embedding model available in LM Studio?"
+    if status in (401, 403):
+        error = ProviderAuthError
+        hint = (
+            f"LM Studio refused the API key: set {LMSTUDIO.key_env_var} (or the provider's "
+            "apiKey) to a valid token, or run `openclaw onboard --auth-choice lmstudio`."
+        )
+    elif status == 429:
+        error, hint = ProviderRateLimitError, "LM Studio is busy; wait a moment and retry."
+    elif status >= 500:
+        error = ProviderTransientError
+        hint = "LM Studio reported a server error (its own message is above); check its log."
+    return error(message, status=status, body_excerpt=detail, hint=hint)

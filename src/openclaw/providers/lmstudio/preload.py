@@ -263,6 +263,7 @@ async def _load(
             json=body,
             headers=sent,
             timeout=timeout,
+            deadline=timeout,  # the whole load, not per read: a trickling server cannot stall it
             max_body_bytes=SUCCESS_BODY_CAP + 1,
         ) as resp:
             status = resp.status_code
