@@ -140,7 +140,7 @@ def resolve_model_spec(
     request_cfg = request_cfg if isinstance(request_cfg, dict) else {}
     allow = request_cfg.get("allowPrivateNetwork")
     where = f"models.providers.{provider_id}"
-    return ModelSpec(
+    spec = ModelSpec(
         provider_id=provider_id,
         model_id=model_id,
         wire_model_id=model_id,
@@ -160,6 +160,11 @@ def resolve_model_spec(
         timeout_seconds=_positive(provider_cfg.get("timeoutSeconds")),
         policy=provider_policy(provider_id, base_url, allow if isinstance(allow, bool) else None),
     )
+    # A kind may complete the spec (Ollama: the context number the request and budget share).
+    from openclaw.providers import get_plugin
+
+    finish = getattr(get_plugin(provider_id, provider_cfg), "finish_spec", None)
+    return finish(cfg, spec) if finish is not None else spec
 
 
 async def stream_model(
