@@ -122,7 +122,7 @@ class FakeOllama:
         self.requests: list[RecordedRequest] = []
         self.pullable: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, 0), _handler(self))
+        self._server = _QuietServer((host, 0), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -167,6 +167,14 @@ class FakeOllama:
 
 
 # -- wire ---------------------------------------------------------------------------------------
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up early
+            super().handle_error(request, client_address)
 
 
 def _tag(model: dict[str, Any]) -> dict[str, Any]:
