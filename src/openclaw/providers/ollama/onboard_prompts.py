@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from openclaw.errors import UsageError
@@ -73,7 +74,7 @@ async def plan_interactive(req: OnboardRequest, cfg: LoadedConfig) -> Plan:
     from openclaw.providers.ollama.server import default_base_url, server_for_url
 
     url = req.base_url or click.prompt("Ollama URL", default=default_base_url(cfg.env))
-    base = _base_url(type(req)(**{**req.__dict__, "base_url": url}), cfg)
+    base = _base_url(replace(req, base_url=url), cfg)
     key, marker = _key(req, cfg, base)
     send = key or (cfg.env.get("OLLAMA_API_KEY") if marker != "ollama-local" else None)
     server = server_for_url(base, send, req.provider_id or PROVIDER_ID)

@@ -56,6 +56,7 @@ def adjust(spec: ModelSpec) -> ModelSpec:
     """Base URL for the chosen path; ``OLLAMA_API_KEY`` never sent to a local host."""
     return replace(
         spec,
+        api=NATIVE_API if uses_native(spec) else spec.api,
         base_url=base_for_path(spec),
         api_key=key_for_host(spec.base_url, spec.api_key, spec.credential_source),
     )
