@@ -33,7 +33,7 @@ class Plan:
     key_marker: str  # what apiKey says in openclaw.json (never the key itself)
 
 
-def _base_url(req: OnboardRequest, cfg: LoadedConfig) -> str:
+def base_url_for(req: OnboardRequest, cfg: LoadedConfig) -> str:
     from openclaw.llm.ollama_chat import native_base
     from openclaw.net.policy import split_origin
     from openclaw.providers.ollama.server import default_base_url
@@ -53,7 +53,7 @@ def _base_url(req: OnboardRequest, cfg: LoadedConfig) -> str:
     return base
 
 
-def _key(req: OnboardRequest, cfg: LoadedConfig, base: str) -> tuple[str | None, str]:
+def key_choice(req: OnboardRequest, cfg: LoadedConfig, base: str) -> tuple[str | None, str]:
     """(key to store, apiKey value to write): keyless marker for a local host; a remote host
     takes --custom-api-key (stored as a profile) or OLLAMA_API_KEY (referenced by name)."""
     if req.api_key and req.api_key.strip():
@@ -65,7 +65,7 @@ def _key(req: OnboardRequest, cfg: LoadedConfig, base: str) -> tuple[str | None,
     return None, LOCAL_MARKER
 
 
-async def _installed(server: Server) -> list[discovery.TagEntry]:
+async def installed_models(server: Server) -> list[discovery.TagEntry]:
     try:
         return await discovery.list_tags(server)
     except OpenClawError as exc:
@@ -109,11 +109,11 @@ async def _chat_models(server: Server, tags: list[discovery.TagEntry]) -> list[s
 async def _plan_non_interactive(req: OnboardRequest, cfg: LoadedConfig) -> Plan:
     from openclaw.providers.ollama.server import server_for_url
 
-    base = _base_url(req, cfg)
-    key, marker = _key(req, cfg, base)
+    base = base_url_for(req, cfg)
+    key, marker = key_choice(req, cfg, base)
     send = key or (cfg.env.get(KEY_ENV_VAR) if marker == KEY_ENV_VAR else None)
     server = server_for_url(base, send, req.provider_id or PROVIDER_ID)
-    tags = await _installed(server)
+    tags = await installed_models(server)
     if req.model_id:
         model = find_installed(tags, req.model_id.strip())
         if model is None:
@@ -126,11 +126,11 @@ async def _plan_non_interactive(req: OnboardRequest, cfg: LoadedConfig) -> Plan:
                 hint="Install one (`ollama pull qwen3:8b`) or pass --custom-model-id.",
             )
         model = chat[0]
-    await _prime_cache(server, model, cfg)
+    await prime_cache(server, model, cfg)
     return Plan(req.provider_id or PROVIDER_ID, base, model, key, marker)
 
 
-async def _prime_cache(server: Server, model: str, cfg: LoadedConfig) -> None:
+async def prime_cache(server: Server, model: str, cfg: LoadedConfig) -> None:
     """Remember the model's maximum now, so the first chat needs no extra request."""
     from openclaw.providers.ollama import cache
 

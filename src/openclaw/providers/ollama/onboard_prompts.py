@@ -11,11 +11,11 @@ from openclaw.providers.ollama import discovery
 from openclaw.providers.ollama.onboard import (
     PROVIDER_ID,
     Plan,
-    _base_url,
-    _installed,
-    _key,
-    _prime_cache,
+    base_url_for,
     find_installed,
+    installed_models,
+    key_choice,
+    prime_cache,
 )
 
 if TYPE_CHECKING:
@@ -74,13 +74,13 @@ async def plan_interactive(req: OnboardRequest, cfg: LoadedConfig) -> Plan:
     from openclaw.providers.ollama.server import default_base_url, server_for_url
 
     url = req.base_url or click.prompt("Ollama URL", default=default_base_url(cfg.env))
-    base = _base_url(replace(req, base_url=url), cfg)
-    key, marker = _key(req, cfg, base)
+    base = base_url_for(replace(req, base_url=url), cfg)
+    key, marker = key_choice(req, cfg, base)
     send = key or (cfg.env.get("OLLAMA_API_KEY") if marker != "ollama-local" else None)
     server = server_for_url(base, send, req.provider_id or PROVIDER_ID)
-    tags = await _installed(server)
+    tags = await installed_models(server)
     model = req.model_id.strip() if req.model_id else await _choose(server, tags)
-    if find_installed(await _installed(server), model) is None:
+    if find_installed(await installed_models(server), model) is None:
         raise UsageError(f"Model {model!r} is not installed: run `ollama pull {model}`")
-    await _prime_cache(server, model, cfg)
+    await prime_cache(server, model, cfg)
     return Plan(req.provider_id or PROVIDER_ID, base, model, key, marker)
