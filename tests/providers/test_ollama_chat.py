@@ -326,3 +326,83 @@ def test_ollama_api_key_never_goes_to_a_local_host(ollama: FakeOllama, base: str
     else:
         run(spec)
     assert "Authorization" not in ollama.chat_requests()[0].headers
+
+
+# -- through the plugin --------------------------------------------------------------------------
+
+
+class _Terminal:
+    """A stderr stand-in that says it is a terminal and keeps what was written."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_spinner_shows_elapsed_seconds_while_ollama_loads() -> None:
+    from openclaw.providers.lmstudio.progress import tty_load_spinner
+    from openclaw.providers.ollama.plugin import PLUGIN
+
+    terminal = _Terminal()
+    with FakeOllama(load_delay=0.6) as slow:
+        spec = spec_mod.with_model_info(make_spec(slow.base_url), None)
+
+        async def go() -> list[Event]:
+            context = Context(messages=[UserMessage("hi")])
+            return [e async for e in PLUGIN.stream(spec, context, ChatOptions())]
+
+        with tty_load_spinner(terminal):
+            events = anyio.run(go)
+    assert isinstance(final(events), DoneEvent)
+    shown = "".join(terminal.parts)
+    assert f"Loading qwen3:8b in Ollama ({NUM_CTX_CAP} context tokens)… 0s" in shown
+
+
+def test_resolved_spec_keeps_the_env_key_only_for_a_remote_host(
+    isolated_home: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openclaw.config.loader import load_config
+    from openclaw.providers.runtime import resolve_model_spec
+
+    rows = [{"id": "qwen3:8b", "contextWindow": 8192}]  # configured: no discovery request
+    providers = {
+        "ollama": {"baseUrl": "http://127.0.0.1:11434", "api": "ollama", "models": rows},
+        "cloud": {"baseUrl": "https://ollama.example.com", "api": "ollama", "models": rows},
+    }
+    path = isolated_home / ".openclaw" / "openclaw.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"models": {"providers": providers}}))
+    monkeypatch.setenv("OLLAMA_API_KEY", "sk-cloud-777")
+    cfg = load_config()
+    local = resolve_model_spec(cfg, "ollama/qwen3:8b")
+    remote = resolve_model_spec(cfg, "cloud/qwen3:8b")
+    assert local.api_key is None
+    assert remote.api_key == "sk-cloud-777"
+    assert local.context_tokens == remote.context_tokens == 8192
+
+
+def test_openai_completions_api_keeps_the_v1_path_with_num_ctx(ollama: FakeOllama) -> None:
+    from openclaw.providers.ollama.plugin import PLUGIN
+
+    spec = make_spec(
+        ollama.base_url + "/v1",
+        provider={"api": "openai-completions"},
+        row={"contextWindow": 65536},
+    )
+
+    async def go() -> list[Event]:
+        context = Context(messages=[UserMessage("hi")])
+        return [e async for e in PLUGIN.stream(spec, context, ChatOptions())]
+
+    anyio.run(go)  # the fake serves only the native API; the request is what matters here
+    (request,) = ollama.requests
+    assert request.path == "/v1/chat/completions"
+    assert request.json["options"] == {"num_ctx": NUM_CTX_CAP}
