@@ -213,3 +213,27 @@ def test_env_key_is_not_sent_to_a_local_ollama(isolated_home: Path, ollama: Fake
     res = run_cli("agent", "-m", "hi", env={"OLLAMA_API_KEY": "sk-cloud-secret"})
     assert res.returncode == 0, res.stderr
     assert all("Authorization" not in r.headers for r in ollama.requests)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_stopped_server_says_how_to_start_ollama(isolated_home: Path) -> None:
+    port = _closed_port()
+    provider = {
+        "baseUrl": f"http://127.0.0.1:{port}",
+        "api": "ollama",
+        "apiKey": "ollama-local",
+        "models": [{"id": "qwen3:8b"}],
+    }
+    write_config(isolated_home, {"ollama": provider}, "ollama/qwen3:8b")
+    for args in (("agent", "-m", "hi"), ("models", "list", "--refresh")):
+        res = run_cli(*args)
+        assert res.returncode == 1, res.output
+        assert "Traceback" not in res.output
+        assert f"`ollama serve`, port {port}" in res.stderr, res.stderr

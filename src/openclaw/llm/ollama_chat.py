@@ -39,6 +39,12 @@ WaitHook = Callable[[str], None]
 _NOT_FOUND = re.compile(r"model ['\"]?([^'\"]+?)['\"]? not found", re.I)
 
 
+def start_hint(base_url: str) -> str:
+    from openclaw.config.kinds import OLLAMA
+
+    return OLLAMA.start_hint_for(base_url)
+
+
 def native_base(base_url: str) -> str:
     """Ollama's root URL: a pasted ``/v1`` (or ``/api``) suffix is dropped."""
     base = base_url.rstrip("/")
@@ -135,9 +141,11 @@ def _transport_error(exc: BaseException, spec: ModelSpec, started: bool) -> Open
     if isinstance(exc, OpenClawError):
         if type(exc) is NetworkError and started:
             return MalformedResponseError(f"The connection to {where} closed mid-answer")
+        if isinstance(exc, UnreachableError):
+            exc.hint = start_hint(spec.base_url)
         return exc
     if isinstance(exc, httpx2.ConnectError):
-        return UnreachableError(f"Cannot connect to {where}", hint="Is `ollama serve` running?")
+        return UnreachableError(f"Cannot connect to {where}", hint=start_hint(spec.base_url))
     return MalformedResponseError(f"Transport error talking to {where}: {type(exc).__name__}")
 
 

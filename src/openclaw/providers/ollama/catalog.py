@@ -62,7 +62,13 @@ async def discover_entries(cfg: LoadedConfig, provider_id: str) -> list[CatalogE
 
     provider_cfg = dict(cfg.provider(provider_id) or {})
     server = server_of_config(cfg, provider_id)
-    tags = await discovery.list_tags(server)
+    try:
+        tags = await discovery.list_tags(server)
+    except UnreachableError as exc:
+        from openclaw.llm.ollama_chat import start_hint
+
+        exc.hint = start_hint(server.base)
+        raise
     infos = await discovery.model_infos(server, tags, cfg.paths.state_dir)
     loaded = {item.name: item for item in await _loaded_or_empty(server)}
     provider_cfg.setdefault("baseUrl", server.base)
