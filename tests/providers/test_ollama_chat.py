@@ -406,3 +406,20 @@ def test_openai_completions_api_keeps_the_v1_path_with_num_ctx(ollama: FakeOllam
     (request,) = ollama.requests
     assert request.path == "/v1/chat/completions"
     assert request.json["options"] == {"num_ctx": NUM_CTX_CAP}
+
+
+def test_tool_call_printed_as_text_is_promoted(ollama: FakeOllama) -> None:
+    text = '<tool_call>{"name": "ls", "arguments": {"path": "src"}}</tool_call>'
+    ollama.script(Reply(text=text))
+    events = run(make_spec(ollama.base_url))
+    done = final(events)
+    assert isinstance(done, DoneEvent) and done.stop_reason == "toolUse"
+    assert [(c.name, c.arguments) for c in done.message.tool_calls] == [("ls", {"path": "src"})]
+    assert done.message.text == "" and not any(e.type == "text_delta" for e in events)
+
+
+def test_text_that_only_looks_like_a_call_stays_text(ollama: FakeOllama) -> None:
+    ollama.script(Reply(text="[1] is a footnote, not a call."))
+    done = final(run(make_spec(ollama.base_url)))
+    assert isinstance(done, DoneEvent) and done.stop_reason == "stop"
+    assert done.message.text == "[1] is a footnote, not a call."

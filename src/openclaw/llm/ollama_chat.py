@@ -191,7 +191,8 @@ async def stream_chat(
     with an ``ErrorEvent``; cancellation yields an ``aborted`` ErrorEvent and re-raises."""
     streaming = options.streaming is not False
     body = build_chat_body(spec, context, options, stream=streaming)
-    proc = NdjsonProcessor(spec, input_chars=_input_chars(body))
+    names = frozenset(t["function"]["name"] for t in body.get("tools", []))
+    proc = NdjsonProcessor(spec, input_chars=_input_chars(body), tool_names=names)
     own = client is None
     started = False
     waiting = False

@@ -13,6 +13,7 @@ from typing import Any
 from openclaw.errors import MalformedResponseError, OpenClawError
 from openclaw.llm import usage as usage_mod
 from openclaw.llm.ollama_context import num_ctx
+from openclaw.llm.text_toolcalls import could_be_tool_call, parse_text_tool_calls
 from openclaw.llm.types import (
     AssistantMessage,
     ChatOptions,
@@ -236,9 +237,16 @@ def build_chat_body(
 class NdjsonProcessor:
     """Feed parsed NDJSON lines; read events with :meth:`drain`; end with :meth:`finish`."""
 
-    def __init__(self, spec: ModelSpec, input_chars: int = 0) -> None:
+    def __init__(
+        self, spec: ModelSpec, input_chars: int = 0, tool_names: frozenset[str] = frozenset()
+    ) -> None:
         self.spec = spec
         self.input_chars = input_chars
+        # Small models sometimes print a tool call as text (ollama.md pain point 4): text that
+        # may still be only tool-call blocks is held back and promoted at the end.
+        self.tool_names = tool_names
+        self._holding = bool(tool_names)
+        self._held = ""
         self.message = AssistantMessage(provider=spec.provider_id, model=spec.model_id)
         self.events: list[Event] = [StartEvent()]
         self.done = False
@@ -270,7 +278,7 @@ class NdjsonProcessor:
                 self._append("thinking", thinking)
             content = message.get("content")
             if isinstance(content, str) and content:
-                self._append("text", content)
+                self._text(content)
             calls = message.get("tool_calls")
             for raw in calls if isinstance(calls, list) else []:
                 self._add_call(raw)
@@ -279,6 +287,29 @@ class NdjsonProcessor:
             reason = obj.get("done_reason")
             self.done_reason = reason if isinstance(reason, str) else None
             self.usage = obj
+
+    def _text(self, delta: str) -> None:
+        if not self._holding:
+            self._append("text", delta)
+            return
+        self._held += delta
+        if not could_be_tool_call(self._held.lstrip()):
+            self._release()
+
+    def _release(self) -> None:
+        self._holding = False
+        held, self._held = self._held, ""
+        if held:
+            self._append("text", held)
+
+    def _promote_held(self) -> None:
+        """At the end: held text made only of tool-call blocks becomes calls, else text."""
+        promoted = None if self._calls else parse_text_tool_calls(self._held, self.tool_names)
+        if promoted:
+            self._held, self._holding = "", False
+            for name, arguments in promoted:
+                self._calls.append({"key": None, "id": None, "name": name, "arguments": arguments})
+        self._release()
 
     def _append(self, kind: str, delta: str) -> None:
         content = self.message.content
@@ -379,6 +410,7 @@ class NdjsonProcessor:
                     hint="Ollama or a proxy closed the connection; check Ollama's log.",
                 )
             )
+        self._promote_held()
         self._close()
         self._emit_calls()
         stop: StopReason = _DONE_REASONS.get(self.done_reason or "stop", "stop")
@@ -392,6 +424,7 @@ class NdjsonProcessor:
     def fail(self, error: OpenClawError, stop_reason: str = "error") -> ErrorEvent:
         """End with an error; text received so far stays in the partial message, unfinished
         tool calls are dropped (never executed)."""
+        self._release()
         self._close()
         self._calls = []
         reason: Any = "aborted" if stop_reason == "aborted" else "error"
