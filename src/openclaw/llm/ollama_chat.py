@@ -22,7 +22,7 @@ from openclaw.errors import (
     UnreachableError,
 )
 from openclaw.llm.errors import classify_http_error, error_text
-from openclaw.llm.ollama_wire import NdjsonProcessor, build_chat_body
+from openclaw.llm.ollama_wire import NdjsonProcessor, build_chat_body, printable
 from openclaw.llm.types import ChatOptions, Context, Event, ModelSpec
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def not_installed_error(spec: ModelSpec, status: int, text: str) -> ProviderNotF
 
 
 def http_error(spec: ModelSpec, status: int, raw: bytes, ctype: str) -> OpenClawError:
-    text = error_text(raw) if raw.strip() else ""
+    text = printable(error_text(raw)) if raw.strip() else ""
     if status == 404 and _NOT_FOUND.search(text):
         return not_installed_error(spec, status, text)
     if status == 404 and not text:
@@ -83,7 +83,9 @@ def http_error(spec: ModelSpec, status: int, raw: bytes, ctype: str) -> OpenClaw
             hint=f"Set models.providers.{spec.provider_id}.baseUrl to Ollama's address "
             "(http://HOST:11434, without /v1).",
         )
-    return classify_http_error(status, raw, spec, ctype)
+    return classify_http_error(
+        status, printable(raw.decode("utf-8", "replace")).encode(), spec, ctype
+    )
 
 
 def chat_timeout(spec: ModelSpec) -> Any:

@@ -85,6 +85,13 @@ _DONE_REASONS: dict[str, StopReason] = {
 }
 
 
+def printable(text: str, limit: int = 300) -> str:
+    """Server text made safe for one terminal line: control characters (escape sequences
+    included) become spaces, runs of whitespace collapse, the length is bounded."""
+    cleaned = " ".join("".join(c if c.isprintable() else " " for c in text[: limit * 2]).split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
 def _count(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
@@ -268,7 +275,7 @@ class NdjsonProcessor:
         if "error" in obj:
             text = obj["error"] if isinstance(obj["error"], str) else json.dumps(obj["error"])
             raise MalformedResponseError(
-                f"{self.spec.provider_id} reported an error during the stream: {text[:300]}",
+                f"{self.spec.provider_id} reported an error during the stream: {printable(text)}",
                 hint="Check Ollama's log (`ollama serve` output); the partial answer was kept.",
             )
         message = obj.get("message")

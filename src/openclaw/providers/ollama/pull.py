@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from openclaw.errors import MalformedResponseError, ProviderHTTPError
+from openclaw.llm.ollama_wire import printable
 
 if TYPE_CHECKING:
     from openclaw.providers.ollama.server import Server
@@ -36,7 +37,7 @@ class PullProgress:
 
     def update(self, obj: dict[str, Any]) -> None:
         status = obj.get("status")
-        self.status = status[:80] if isinstance(status, str) else self.status
+        self.status = printable(status, 80) if isinstance(status, str) else self.status
         digest, total, done = obj.get("digest"), obj.get("total"), obj.get("completed")
         if isinstance(digest, str) and isinstance(total, int) and total > 0:
             self.layers[digest] = (min(done if isinstance(done, int) else 0, total), total)
@@ -53,7 +54,9 @@ def _feed(line: bytes, progress: PullProgress, model: str) -> None:
             f"Ollama's pull of {model} sent a line that is not JSON"
         ) from None
     if isinstance(obj, dict) and isinstance(obj.get("error"), str):
-        raise ProviderHTTPError(f"Ollama could not pull {model}: {obj['error'][:300]}", status=200)
+        raise ProviderHTTPError(
+            f"Ollama could not pull {model}: {printable(obj['error'])}", status=200
+        )
     if isinstance(obj, dict):
         progress.update(obj)
 
@@ -80,7 +83,7 @@ async def pull_model(server: Server, model: str, on_progress: ProgressHook | Non
         if resp.status_code >= 400:
             raw = await resp.aread()
             raise ProviderHTTPError(
-                f"Ollama could not pull {model}: HTTP {resp.status_code}: {error_text(raw[:4096])}",
+                f"Ollama could not pull {model}: HTTP {resp.status_code}: {printable(error_text(raw[:4096]))}",
                 status=resp.status_code,
             )
         buffer = b""

@@ -18,6 +18,7 @@ from openclaw.config.urls import is_private_base_url
 from openclaw.errors import MalformedResponseError, ProviderHTTPError
 from openclaw.llm.errors import error_text
 from openclaw.llm.ollama_chat import native_base
+from openclaw.llm.ollama_wire import printable
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
@@ -117,7 +118,8 @@ def server_for_url(
 
 def _decode(response: Any, what: str) -> Any:
     if response.status_code >= 400:
-        text = error_text(response.content) if response.content.strip() else "(empty body)"
+        raw = response.content
+        text = printable(error_text(raw)) if raw.strip() else "(empty body)"
         raise ProviderHTTPError(
             f"Ollama {what} failed: HTTP {response.status_code}: {text}",
             status=response.status_code,
