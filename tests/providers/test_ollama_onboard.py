@@ -159,3 +159,15 @@ def test_interactive_lists_models_and_pulls_a_missing_one(
     pulls = [r.json for r in ollama.requests if r.path == "/api/pull"]
     assert pulls == [{"model": "gemma3:1b", "stream": True}]
     check_written(isolated_home, ollama, "gemma3:1b")
+
+
+def test_context_flag_becomes_params_num_ctx_sent_as_written(
+    isolated_home: Path, ollama: FakeOllama
+) -> None:
+    onboard(request(ollama, context=65536))
+    provider = json.loads(config_path(isolated_home).read_text())["models"]["providers"]["ollama"]
+    assert provider["models"] == [
+        {"id": "qwen3:8b", "name": "qwen3:8b", "params": {"num_ctx": 65536}}
+    ]
+    assert run_cli("agent", "-m", "hi").returncode == 0
+    assert ollama.chat_requests()[0].json["options"]["num_ctx"] == 65536

@@ -31,6 +31,7 @@ class Plan:
     model: str
     key: str | None  # a key from --custom-api-key, stored in the auth profile store
     key_marker: str  # what apiKey says in openclaw.json (never the key itself)
+    num_ctx: int | None = None  # --context N: written as the row's params.num_ctx
 
 
 def base_url_for(req: OnboardRequest, cfg: LoadedConfig) -> str:
@@ -63,6 +64,14 @@ def key_choice(req: OnboardRequest, cfg: LoadedConfig, base: str) -> tuple[str |
     if (cfg.env.get(KEY_ENV_VAR) or "").strip():
         return None, KEY_ENV_VAR
     return None, LOCAL_MARKER
+
+
+def context_of(req: OnboardRequest) -> int | None:
+    if req.context is None:
+        return None
+    if req.context < 512:
+        raise UsageError(f"--context {req.context} is too small for a chat (use 512 or more)")
+    return req.context
 
 
 async def installed_models(server: Server) -> list[discovery.TagEntry]:
@@ -127,7 +136,7 @@ async def _plan_non_interactive(req: OnboardRequest, cfg: LoadedConfig) -> Plan:
             )
         model = chat[0]
     await prime_cache(server, model, cfg)
-    return Plan(req.provider_id or PROVIDER_ID, base, model, key, marker)
+    return Plan(req.provider_id or PROVIDER_ID, base, model, key, marker, context_of(req))
 
 
 async def prime_cache(server: Server, model: str, cfg: LoadedConfig) -> None:
@@ -146,9 +155,14 @@ def _provider_patch(existing: dict[str, Any], plan: Plan) -> dict[str, Any]:
     provider["baseUrl"] = plan.base
     provider["api"] = "ollama"
     provider["apiKey"] = plan.key_marker
-    rows = [r for r in provider.get("models") or [] if isinstance(r, dict)]
-    if not any(r.get("id") == plan.model for r in rows):
-        rows.append({"id": plan.model, "name": plan.model})
+    rows = [dict(r) for r in provider.get("models") or [] if isinstance(r, dict)]
+    row = next((r for r in rows if r.get("id") == plan.model), None)
+    if row is None:
+        row = {"id": plan.model, "name": plan.model}
+        rows.append(row)
+    if plan.num_ctx is not None:  # an explicit context is sent as written (the context rule)
+        params = row.get("params")
+        row["params"] = {**(params if isinstance(params, dict) else {}), "num_ctx": plan.num_ctx}
     provider["models"] = rows
     return provider
 

@@ -12,6 +12,7 @@ from openclaw.providers.ollama.onboard import (
     PROVIDER_ID,
     Plan,
     base_url_for,
+    context_of,
     find_installed,
     installed_models,
     key_choice,
@@ -83,4 +84,4 @@ async def plan_interactive(req: OnboardRequest, cfg: LoadedConfig) -> Plan:
     if find_installed(await installed_models(server), model) is None:
         raise UsageError(f"Model {model!r} is not installed: run `ollama pull {model}`")
     await prime_cache(server, model, cfg)
-    return Plan(req.provider_id or PROVIDER_ID, base, model, key, marker)
+    return Plan(req.provider_id or PROVIDER_ID, base, model, key, marker, context_of(req))
