@@ -237,3 +237,17 @@ def test_stopped_server_says_how_to_start_ollama(isolated_home: Path) -> None:
         assert res.returncode == 1, res.output
         assert "Traceback" not in res.output
         assert f"`ollama serve`, port {port}" in res.stderr, res.stderr
+
+
+def test_discovery_asks_show_eight_at_a_time(isolated_home: Path) -> None:
+    from tests.servers.fake_ollama import default_models
+
+    base = default_models()[0]
+    many = [{**base, "name": f"model{i}:1b", "digest": f"{i:064x}"} for i in range(20)]
+    with FakeOllama(models=many, show_delay=0.3) as fake:
+        write_config(isolated_home, {"ollama": ollama_provider(fake)}, "ollama/model0:1b")
+        res = run_cli("models", "list", "--refresh", "--json")
+        assert res.returncode == 0, res.stderr
+        assert len(json.loads(res.stdout)["models"]) == 21  # 20 discovered + the configured row
+        assert [r.path for r in fake.requests].count("/api/show") == 20
+        assert 1 < fake.max_shows_in_flight <= 8  # in parallel, never more than 8

@@ -112,11 +112,15 @@ class FakeOllama:
         models: list[dict[str, Any]] | None = None,
         api_key: str | None = None,
         load_delay: float = 0.0,
+        show_delay: float = 0.0,
         host: str = "127.0.0.1",
     ) -> None:
         self.models = models if models is not None else default_models()
         self.api_key = api_key
         self.load_delay = load_delay
+        self.show_delay = show_delay
+        self.shows_in_flight = 0
+        self.max_shows_in_flight = 0
         self.loaded: dict[str, int] = {}  # model -> allocated context
         self.replies: list[Reply] = []
         self.requests: list[RecordedRequest] = []
@@ -340,6 +344,17 @@ def _handler(fake: FakeOllama) -> type[BaseHTTPRequestHandler]:
             route(body if isinstance(body, dict) else {})
 
         def _show(self, body: dict[str, Any]) -> None:
+            with fake.lock:
+                fake.shows_in_flight += 1
+                fake.max_shows_in_flight = max(fake.max_shows_in_flight, fake.shows_in_flight)
+            try:
+                time.sleep(fake.show_delay)
+                self._show_reply(body)
+            finally:
+                with fake.lock:
+                    fake.shows_in_flight -= 1
+
+        def _show_reply(self, body: dict[str, Any]) -> None:
             name = str(body.get("model") or body.get("name") or "")
             model = fake.find(name)
             if model is None:
