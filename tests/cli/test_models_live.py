@@ -40,7 +40,9 @@ def test_refresh_lists_discovered_models(isolated_home: Path, fake: FakeLMStudio
     assert result.returncode == 0, result.stderr
     keys = {m["key"]: m for m in json.loads(result.stdout)["models"]}
     assert "lmstudio/qwen/qwen3.5-9b" in keys and "missing" not in keys["lmstudio/qwen/qwen3.5-9b"]
-    assert keys["lmstudio/qwen/qwen3.5-9b"]["tags"] == ["default"]
+    # selection tags first, then what discovery saw (format, loaded state)
+    assert keys["lmstudio/qwen/qwen3.5-9b"]["tags"][0] == "default"
+    assert "loaded" in keys["lmstudio/qwen/qwen3.5-9b"]["tags"]
     assert not any("embed" in key for key in keys)
     assert TOKEN not in result.output
 

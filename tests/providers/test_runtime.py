@@ -93,8 +93,9 @@ def test_marker_is_never_sent(isolated_home: Path) -> None:
 def test_default_base_url_for_known_ids(isolated_home: Path) -> None:
     _write(isolated_home, {"ollama": {"models": [{"id": "qwen3:8b"}]}})
     spec = resolve_model_spec(load_config(), "ollama/qwen3:8b")
-    assert spec.base_url == "http://127.0.0.1:11434/v1"  # the /v1 layer this build speaks
-    assert spec.api == "openai-completions"
+    # provider ollama without an api speaks Ollama's native API at its root URL
+    assert spec.base_url == "http://127.0.0.1:11434"
+    assert spec.api == "ollama"
     assert spec.compat["maxTokensField"] == "max_tokens"
 
 
@@ -228,9 +229,9 @@ def test_probe_blocked_by_network_guard(isolated_home: Path) -> None:
 def test_unsupported_api_is_a_clear_error(isolated_home: Path) -> None:
     _write(
         isolated_home,
-        {"ollama": {**_provider("http://127.0.0.1:11434", "qwen3:8b"), "api": "ollama"}},
+        {"box": {**_provider("http://127.0.0.1:9/v1", "m"), "api": "anthropic-messages"}},
     )
-    spec = resolve_model_spec(load_config(), "ollama/qwen3:8b")
+    spec = resolve_model_spec(load_config(), "box/m")
 
     async def run() -> list[Any]:
         from openclaw.llm.types import ChatOptions, Context, UserMessage
@@ -242,4 +243,4 @@ def test_unsupported_api_is_a_clear_error(isolated_home: Path) -> None:
     (event,) = anyio.run(run)
     assert event.type == "error"
     assert "not supported" in event.error.message
-    assert "11434/v1" in (event.error.hint or "")
+    assert "openai-completions" in (event.error.hint or "")

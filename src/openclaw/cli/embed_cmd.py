@@ -1,4 +1,4 @@
-"""``openclaw embed TEXT...``: embed text with an LM Studio embedding model."""
+"""``openclaw embed TEXT...``: embed text with an LM Studio or Ollama embedding model."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from openclaw.cli.common import echo_json, run_async
     "--model",
     "model_ref",
     metavar="REF",
-    help="Embedding model (default lmstudio/text-embedding-nomic-embed-text-v1.5).",
+    help="Embedding model, e.g. ollama/nomic-embed-text "
+    "(default lmstudio/text-embedding-nomic-embed-text-v1.5).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the full vectors as JSON.")
 def embed(texts: tuple[str, ...], model_ref: str | None, as_json: bool) -> None:
     """Embed TEXT (one vector per argument) and print the dimension and a preview."""
+    from openclaw.config.kinds import OLLAMA, kind_for
     from openclaw.config.loader import load_config
     from openclaw.providers.lmstudio.embeddings import embed_texts
     from openclaw.providers.lmstudio.progress import tty_load_spinner
@@ -28,9 +30,14 @@ def embed(texts: tuple[str, ...], model_ref: str | None, as_json: bool) -> None:
         head = model_ref.split("/", 1)[0]
         if head in cfg.providers():
             provider_id = head
+    embed = embed_texts
+    if kind_for(provider_id, cfg.provider(provider_id)) is OLLAMA:
+        from openclaw.providers.ollama.embeddings import embed_texts as embed_ollama
+
+        embed = embed_ollama  # type: ignore[assignment]
     with tty_load_spinner():
         result = run_async(
-            lambda: embed_texts(cfg, list(texts), model=model_ref, provider_id=provider_id)
+            lambda: embed(cfg, list(texts), model=model_ref, provider_id=provider_id)
         )
     if as_json:
         echo_json(

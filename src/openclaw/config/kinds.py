@@ -110,8 +110,11 @@ LMSTUDIO = ProviderKind(
 OLLAMA = ProviderKind(
     id="ollama",
     label="Ollama",
+    plugin_module="openclaw.providers.ollama.plugin",
     apis=("ollama",),
-    default_base_url="http://127.0.0.1:11434/v1",
+    dialect=OLLAMA_NATIVE,
+    # Native API root (no /v1); OLLAMA_HOST overrides it (providers.ollama.server).
+    default_base_url="http://127.0.0.1:11434",
     key_env_vars=("OLLAMA_API_KEY",),
     keyless_marker="ollama-local",
     keyless=True,

@@ -322,9 +322,9 @@ def build_request_body(spec: ModelSpec, context: Context, options: ChatOptions) 
     if kind_for(spec.provider_id, spec.provider_config) is OLLAMA and spec.provider_config.get(
         "injectNumCtxForOpenAICompat", True
     ):
-        num_ctx = params.get("num_ctx") or spec.row.get("contextWindow") or 65536
-        if isinstance(num_ctx, int) and num_ctx > 0:
-            body["options"] = {"num_ctx": num_ctx}
+        from openclaw.llm.ollama_context import num_ctx
+
+        body["options"] = {"num_ctx": num_ctx(spec.row, spec.provider_config)}
     return body
 
 

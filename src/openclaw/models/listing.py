@@ -142,7 +142,7 @@ def build_rows(
                 context_tokens=_int(entry.row.get("contextTokens")),
                 local=is_local_base_url(base_url if isinstance(base_url, str) else None),
                 available=available(entry.provider),
-                tags=list(tags.get(entry.key, [])),
+                tags=[*tags.get(entry.key, []), *entry.discovery_tags],
                 provider=entry.provider,
             )
         )

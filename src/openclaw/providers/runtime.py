@@ -99,7 +99,7 @@ def resolve_model_spec(
         cfg, provider_id, row=row, profile=parsed.profile, agent_id=agent_id, require_key=True
     )
     api = row.get("api") or provider_cfg.get("api") or "openai-completions"
-    return ModelSpec(
+    spec = ModelSpec(
         provider_id=endpoint.provider_id,
         model_id=model_id,
         wire_model_id=model_id,
@@ -116,6 +116,11 @@ def resolve_model_spec(
         timeout_seconds=endpoint.timeout_seconds,
         policy=endpoint.policy,
     )
+    # A kind may complete the spec (Ollama: the context number the request and budget share).
+    from openclaw.providers import get_plugin
+
+    finish = getattr(get_plugin(endpoint.provider_id, provider_cfg), "finish_spec", None)
+    return finish(cfg, spec) if finish is not None else spec
 
 
 async def stream_model(

@@ -156,6 +156,16 @@ def _notify(phase: str, key: str, ctx: int, elapsed: float | None) -> None:
             pass
 
 
+def notify_load(phase: str, key: str, ctx: int, *, server: str) -> None:
+    """Another server's load ("start"/"end") for the same listeners (Ollama loads on the first
+    chat); the CLI spinner names ``server``."""
+    for listener in list(_listeners):
+        try:
+            listener(phase, key, ctx, None, server=server)  # type: ignore[call-arg]
+        except Exception:  # a display hook must never break a request
+            pass
+
+
 async def prepare_model(
     base_url: str,
     model_key: str,

@@ -21,14 +21,21 @@ class _Spinner:
     def __init__(self, stream: Any) -> None:
         self.stream = stream
         self.lock = threading.Lock()
-        self.active: dict[str, tuple[int, float]] = {}
+        self.active: dict[str, tuple[int, float, str]] = {}
         self.thread: threading.Thread | None = None
         self.stop = threading.Event()
 
-    def __call__(self, phase: str, key: str, context: int, _elapsed: float | None) -> None:
+    def __call__(
+        self,
+        phase: str,
+        key: str,
+        context: int,
+        _elapsed: float | None,
+        server: str = "LM Studio",
+    ) -> None:
         with self.lock:
             if phase == "start":
-                self.active[key] = (context, time.monotonic())
+                self.active[key] = (context, time.monotonic(), server)
                 if self.thread is None:
                     self.stop.clear()
                     self.thread = threading.Thread(target=self._run, daemon=True)
@@ -56,12 +63,11 @@ class _Spinner:
             with self.lock:
                 if not self.active:
                     continue
-                key, (ctx, started) = next(iter(self.active.items()))
+                key, (ctx, started, server) = next(iter(self.active.items()))
             elapsed = time.monotonic() - started
             frame = _FRAMES[n % len(_FRAMES)]
             self.stream.write(
-                f"\r\x1b[2K{frame} Loading {key} in LM Studio ({ctx} context tokens)… "
-                f"{elapsed:.0f}s"
+                f"\r\x1b[2K{frame} Loading {key} in {server} ({ctx} context tokens)… {elapsed:.0f}s"
             )
             self.stream.flush()
             n += 1
