@@ -22,6 +22,7 @@ from openclaw.config.atomic import atomic_write, ensure_private_dir, file_lock
 from openclaw.config.loader import resolve_document
 from openclaw.config.parse import decode, parse_document, read_bytes
 from openclaw.config.paths import Paths, resolve_paths
+from openclaw.config.ts_rules import apply_ts_rules
 from openclaw.config.util import format_path
 from openclaw.errors import ConcurrentWriteError, ConfigError
 
@@ -128,6 +129,7 @@ def _write_locked(mutate: Callable[[dict], None], paths: Paths, path: Path) -> W
         mutate(candidate)
         restore_redacted(candidate, authored)
         resolve_document(candidate, paths, path, validate=True)
+        warnings += apply_ts_rules(candidate, authored)  # the file is shared with TS
         payload = serialize(candidate)
         if read_bytes(path) != before:
             continue  # changed while we worked: re-read and re-apply
