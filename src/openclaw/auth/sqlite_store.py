@@ -325,6 +325,19 @@ def _agent_db_has_store(db: Path) -> bool:
         return False
 
 
+_auto_import = [True]
+
+
+@contextlib.contextmanager
+def legacy_import_paused() -> Iterator[None]:
+    """No automatic import inside this block (``openclaw doctor`` reports before it changes)."""
+    _auto_import.append(False)
+    try:
+        yield
+    finally:
+        _auto_import.pop()
+
+
 def open_auth_store(paths: Paths, agent_id: str = DEFAULT_AGENT_ID) -> AuthProfileStore:
     """The credential store TS would use for ``agent_id`` (c.3), importing a legacy
     ``auth-profiles.json`` into TS's state DB first when both exist (R7)."""
@@ -338,7 +351,7 @@ def open_auth_store(paths: Paths, agent_id: str = DEFAULT_AGENT_ID) -> AuthProfi
         if shared is not None:
             legacy = paths.auth_profiles_path(agent_id)
             store = StateDbAuthStore(state_db, overlay=own_db)
-            if agent_id == DEFAULT_AGENT_ID and legacy.is_file():
+            if agent_id == DEFAULT_AGENT_ID and legacy.is_file() and _auto_import[-1]:
                 import_legacy_json(legacy, store)
             return store
     if main_db.is_file() and _agent_db_has_store(main_db):

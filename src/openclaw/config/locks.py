@@ -387,3 +387,43 @@ def _make_handler(previous: Any) -> Any:
             os.kill(os.getpid(), signum)
 
     return handler
+
+
+# -- inspection for `openclaw doctor` -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockState:
+    path: Path
+    kind: str  # "legacy-empty" | "stale" | "held" | "unreadable" | "reclaim-dir"
+    detail: str
+
+
+def inspect_lock(lock: Path) -> LockState:
+    if lock.name.endswith(".reclaim"):
+        return LockState(lock, "reclaim-dir", "left by a process killed while reclaiming a lock")
+    snap = _snapshot(lock)
+    if snap is None:
+        return LockState(lock, "unreadable", "not a regular file, or changing")
+    if not snap.data:
+        return LockState(lock, "legacy-empty", "empty (left by an older openclaw)")
+    record = parse_record(snap.data)
+    if _judge_stale(snap, STALE_MS):
+        owner = f"pid {record['pid']}" if record and "pid" in record else "no owner"
+        return LockState(lock, "stale", f"stale ({owner} is gone)")
+    if record is None:
+        return LockState(lock, "unreadable", "not an owner record")
+    return LockState(lock, "held", f"held by pid {record.get('pid', '?')}")
+
+
+def clear_stale(lock: Path) -> bool:
+    """Remove ``lock`` if it is stale (via the reclaim protocol) or an old free 0-byte
+    leftover; returns whether it is gone."""
+    snap = _snapshot(lock)
+    if snap is None:
+        return not os.path.lexists(lock)
+    if not snap.data:
+        return remove_legacy_leftover(lock)
+    if _judge_stale(snap, STALE_MS):
+        _reclaim(lock, snap, STALE_MS)
+    return not os.path.lexists(lock)
