@@ -116,12 +116,12 @@ def test_live_holder_makes_us_wait_and_both_writes_land(target: Path) -> None:
 
 def test_two_cli_writers_wait_for_each_other(target: Path) -> None:
     holder = _spawn("write", str(target), "HELD", "x", "1")
-    result = run_cli("config", "set", "agents.defaults.contextTokens", "8192")
+    result = run_cli("config", "set", "agents.defaults.model.primary", "lmstudio/a")
     assert result.returncode == 0, result.output
     assert holder.wait(timeout=30) == 0
     written = json.loads(target.read_text())
     assert written["env"]["vars"]["HELD"] == "x"
-    assert written["agents"]["defaults"]["contextTokens"] == 8192
+    assert written["agents"]["defaults"]["model"]["primary"] == "lmstudio/a"
     assert _locks_under(target.parent) == []
 
 
@@ -228,7 +228,7 @@ def test_old_free_leftover_is_removed(target: Path) -> None:
     lock = target.with_name("openclaw.json.lock")
     lock.write_bytes(b"")
     _age(lock, 120)
-    result = run_cli("config", "set", "agents.defaults.contextTokens", "4096")
+    result = run_cli("config", "set", "agents.defaults.model.primary", "lmstudio/b")
     assert result.returncode == 0, result.output
     assert _locks_under(target.parent) == []
 
@@ -249,7 +249,7 @@ def test_old_leftover_held_by_live_flock_holder_is_kept(target: Path) -> None:
 def test_no_lock_left_after_commands(isolated_home: Path) -> None:
     state = resolve_paths().state_dir
     for args in (
-        ("config", "set", "agents.defaults.contextTokens", "8192"),
+        ("config", "set", "agents.defaults.model.primary", "lmstudio/a"),
         ("config", "get", "agents"),
         ("models", "list"),
     ):
