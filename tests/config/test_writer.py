@@ -192,8 +192,8 @@ def test_lock_held_elsewhere_times_out_with_a_clear_error(tmp_path: Path) -> Non
     target = tmp_path / "openclaw.json"
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from filelock import FileLock; l = FileLock(sys.argv[1]); "
-         "l.acquire(); print('held', flush=True); time.sleep(30)", f"{target}.lock"],
+         "import sys, time; from pathlib import Path; from openclaw.config.locks import acquire; "
+         "acquire(Path(sys.argv[1])); print('held', flush=True); time.sleep(30)", str(target)],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -23,7 +23,7 @@ from openclaw.agent.budget import (
     fit_history,
     split_turns,
 )
-from openclaw.agent.prompt import build_system_prompt
+from openclaw.agent.prompt import Injection, build_system_prompt
 from openclaw.agent.sessions import SessionRef, SessionStore, validate_id
 from openclaw.agent.tools import ToolContext, ToolRegistry, default_registry
 from openclaw.agent.transcript import Transcript, TranscriptData, read_transcript
@@ -582,6 +582,7 @@ class _Turn:
             tools=registry.summaries() if registry else [],
             model_key=spec.key,
             tools_disabled_reason=tools_off,
+            injection=Injection.from_config(self.cfg.data, self.cfg.paths.state_dir),
         )
         for w in prompt.warnings:
             self.notice(w, "warn")

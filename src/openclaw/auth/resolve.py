@@ -99,11 +99,12 @@ def resolve_credential(
     env: Mapping[str, str] | None = None,
     required: bool = False,
 ) -> Credential:
-    from openclaw.auth.profiles import AuthProfileStore, profile_secret
+    from openclaw.auth.profiles import profile_secret
+    from openclaw.auth.sqlite_store import open_auth_store
 
     environ: Mapping[str, str] = cfg.env if env is None else env
     provider_cfg = cfg.provider(provider_id) or {}
-    store = AuthProfileStore(cfg.paths.auth_profiles_path(agent_id))
+    store = open_auth_store(cfg.paths, agent_id)
     api_key_path = _api_key_path(provider_id)
     raw_key: Any = provider_cfg.get("apiKey")
     unresolved: tuple[str, ...] = ()

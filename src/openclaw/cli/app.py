@@ -24,6 +24,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "agent": ("openclaw.cli.agent_cmd:agent", "Talk to the default model."),
     "sessions": ("openclaw.cli.sessions_cmd:sessions", "List and show saved sessions."),
     "embed": ("openclaw.cli.embed_cmd:embed", "Embed text with an embedding model."),
+    "doctor": ("openclaw.cli.doctor_cmd:doctor", "Find and fix problems with this HOME."),
 }
 
 

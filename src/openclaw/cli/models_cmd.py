@@ -7,6 +7,7 @@ load time and each command imports what it needs.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -196,9 +197,9 @@ def set_model(ref: str, agent_id: str) -> None:
 
 
 def _status_data(cfg: LoadedConfig, agent_id: str) -> dict[str, Any]:
-    from openclaw.auth.profiles import AuthProfileStore
     from openclaw.auth.redact import mask_secret
     from openclaw.auth.resolve import is_keyless_ok, resolve_credential
+    from openclaw.auth.sqlite_store import open_auth_store
     from openclaw.config.kinds import key_env_var
     from openclaw.models.catalog import (
         default_model_ref,
@@ -210,8 +211,9 @@ def _status_data(cfg: LoadedConfig, agent_id: str) -> dict[str, Any]:
     from openclaw.models.refs import agent_model_entries, alias_map, try_parse
 
     paths = cfg.paths
-    store_path = paths.auth_profiles_path(agent_id)
-    store = AuthProfileStore(store_path).load()
+    auth_store = open_auth_store(paths, agent_id)  # TS's SQLite store when it exists
+    store_path = auth_store.path
+    store = auth_store.load()
     refs_in_use = [
         r
         for r in [
@@ -331,9 +333,7 @@ def _render_status(data: dict[str, Any], cfg: LoadedConfig) -> None:
         echo_safe(f"{label.ljust(width)} : {value}")
     click.echo("")
     click.echo("Auth overview")
-    click.echo(
-        f"{'Auth store'.ljust(width)} : {display(cfg.paths.auth_profiles_path(data['agentId']))}"
-    )
+    click.echo(f"{'Auth store'.ljust(width)} : {display(Path(data['auth']['storePath']))}")
     for row in data["auth"]["providers"]:
         profiles = row["profiles"]
         parts = [

@@ -66,6 +66,11 @@ def list_cmd(agent_id: str, as_json: bool) -> None:
         return
     if not rows:
         click.echo('No sessions yet. Start one with: openclaw agent -m "hi"')
+        archive = store.dir.parent / "session-sqlite-import-archive"
+        if archive.is_dir():  # the TypeScript OpenClaw's doctor --fix moved them there
+            click.echo(
+                f"Earlier sessions were imported by the TypeScript OpenClaw; the files are in {archive}"
+            )
         return
     for key, entry in rows:
         model = entry.get("model")

@@ -7,8 +7,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from openclaw.errors import ConcurrentWriteError
-
 
 def ensure_private_dir(directory: Path) -> None:
     """Create ``directory`` (and parents) with mode 0700 for the new levels."""
@@ -84,21 +82,12 @@ def remove_stale_temp_files(path: Path) -> None:
 
 @contextlib.contextmanager
 def file_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
-    """A cross-process lock on ``<path>.lock`` (flock: released if the holder dies).
+    """A cross-process lock on ``<path>.lock`` in the TypeScript OpenClaw's sidecar format
+    (config/locks.py), so both CLIs exclude each other and no lock file is left behind.
 
-    Waiting longer than ``timeout`` raises ConcurrentWriteError, not filelock's Timeout.
+    Waiting longer than ``timeout`` raises ConcurrentWriteError.
     """
-    from filelock import FileLock, Timeout
+    from openclaw.config.locks import sidecar_lock
 
-    lock = FileLock(f"{path}.lock", timeout=timeout, mode=0o600)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise ConcurrentWriteError(
-            f"{path} is locked by another process (waited {timeout:g} s)",
-            hint="Another openclaw command is writing it; retry when it is done.",
-        ) from None
-    try:
+    with sidecar_lock(path, timeout=timeout):
         yield
-    finally:
-        lock.release()

@@ -27,6 +27,7 @@ from openclaw.config.limits import oversized_contexts, oversized_message
 from openclaw.config.loader import resolve_document
 from openclaw.config.parse import MAX_NESTING, decode, parse_document, read_bytes, too_deep
 from openclaw.config.paths import Paths, resolve_paths
+from openclaw.config.ts_rules import apply_ts_rules
 from openclaw.config.util import format_path
 from openclaw.errors import ConcurrentWriteError, ConfigError
 
@@ -128,6 +129,7 @@ def _write_locked(mutate: Callable[[dict], None], paths: Paths, path: Path) -> W
         _refuse_new_oversized(candidate, authored)
         restore_redacted(candidate, authored)
         resolve_document(candidate, paths, path, validate=True)
+        warnings += apply_ts_rules(candidate, authored)  # the file is shared with TS
         payload = serialize(candidate)
         if read_bytes(path) != before:
             continue  # changed while we worked: re-read and re-apply

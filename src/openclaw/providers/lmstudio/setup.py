@@ -331,11 +331,11 @@ def _mutator(plan: SetupPlan, workspace: str) -> Any:
 
 def write_setup(plan: SetupPlan, paths: Paths, *, remove_profiles: bool) -> SetupOutcome:
     """Persist a successful setup: auth profile (0600), config, workspace and sessions dirs."""
-    from openclaw.auth.profiles import AuthProfileStore
+    from openclaw.auth.sqlite_store import open_auth_store
     from openclaw.config.atomic import ensure_private_dir
     from openclaw.config.writer import update_config
 
-    store = AuthProfileStore(paths.auth_profiles_path())
+    store = open_auth_store(paths)  # TS's SQLite store when it exists, never a new JSON there
     if plan.key is not None and plan.key.source != "profile":
         store.upsert_api_key(PROFILE_ID, PROVIDER_ID, plan.key.key)
     elif remove_profiles and store.path.exists():
