@@ -33,6 +33,7 @@ Standalone: ``python -m tests.servers.fake_hub`` serves the tiny model and print
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import socket
@@ -49,8 +50,15 @@ TINY_FILE = "tiny-Q4_K_M.gguf"
 _CHUNK = 64 * 1024
 
 
+@functools.lru_cache(maxsize=64)
 def git_blob_oid(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256(data: bytes) -> str:
+    # Cached: a test serves the same bytes many times, and hashing 100 MB takes a while.
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass
@@ -66,11 +74,11 @@ class FakeRepo:
         if not self.commit:
             digest = hashlib.sha1(self.name.encode())
             for path in sorted(self.files):
-                digest.update(path.encode() + hashlib.sha256(self.files[path]).digest())
+                digest.update(path.encode() + _sha256(self.files[path]).encode())
             self.commit = digest.hexdigest()
 
     def sha256(self, path: str) -> str:
-        return hashlib.sha256(self.files[path]).hexdigest()
+        return _sha256(self.files[path])
 
     def tree(self) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = []
@@ -416,7 +424,7 @@ class FakeHub:
         total = len(data)
         headers = {
             "Accept-Ranges": "bytes",
-            "ETag": f'"{hashlib.sha256(data).hexdigest()}"',
+            "ETag": f'"{_sha256(data)}"',
             "Content-Type": "application/octet-stream",
         }
         start, end = 0, total - 1
