@@ -114,6 +114,7 @@ class Faults:
     stall_times: int = 1
     corrupt: bool = False  # flip the bytes served (a sha256 mismatch for the client)
     ignore_range: bool = False  # answer 200 with the whole file to a Range request
+    refuse_range_times: int = 0  # answer 416 to this many Range requests (a changed file)
 
 
 @dataclass
@@ -400,6 +401,9 @@ class FakeHub:
             if f.statuses:
                 out["status"] = f.statuses.pop(0)
                 return out
+            if f.refuse_range_times > 0 and handler.headers.get("Range"):
+                f.refuse_range_times -= 1
+                out["refuse_range"] = True
             if f.cut_after is not None and f.cut_times > 0:
                 f.cut_times -= 1
                 out["cut"] = f.cut_after
@@ -432,7 +436,7 @@ class FakeHub:
         wanted = seen.headers.get("range")
         if wanted and not fault["ignore_range"]:
             parsed = _parse_range(wanted)
-            if parsed is None or parsed[0] >= total:
+            if parsed is None or parsed[0] >= total or fault.get("refuse_range"):
                 headers["Content-Range"] = f"bytes */{total}"
                 self._send(handler, seen, 416, b"", headers)
                 return
