@@ -396,3 +396,30 @@ def test_unwritable_cache_is_one_clear_line(
     assert result.returncode == 1
     assert result.stderr.startswith(f"Error: Cannot write to the model cache {blocker}")
     assert "HF_HUB_CACHE" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "expected"),
+    [
+        ("/api/models/a/b-GGUF/revision/main", b"<html>proxy login</html>", "not JSON"),
+        ("/api/models/a/b-GGUF/revision/main", b'{"sha": "\\u001b[31mred"}', "sent no commit"),
+        ("/api/models/a/b-GGUF/revision/main", b"x" * (9 * 1024 * 1024), "larger than"),
+    ],
+)
+def test_a_hostile_hub_is_one_clear_line(
+    route: str, body: bytes, expected: str, cache_dir: Path
+) -> None:
+    from tests.net.helpers import LoopbackServer
+
+    server = LoopbackServer().start()
+    try:
+        server.routes[route] = (200, {"Content-Type": "application/json"}, body)
+        env = {"HF_ENDPOINT": server.origin, "HF_HUB_CACHE": str(cache_dir)}
+        result = run_cli("models", "pull", "a/b-GGUF", env=env)
+    finally:
+        server.stop()
+
+    assert result.returncode == 1
+    assert expected in result.stderr.splitlines()[0]
+    assert "\x1b" not in result.output and "Traceback" not in result.output
+    assert not cache_dir.exists() or not tree_files(cache_dir)

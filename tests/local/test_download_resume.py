@@ -277,3 +277,15 @@ def test_hub_api_rate_limit_is_waited_out(fake_hub: FakeHub, hub_env: dict[str, 
     hub = fake_hub.requests("hub")
     assert [s.status for s in hub[:3]] == [429, 502, 200]
     assert hub[1].at - hub[0].at >= 0.95
+
+
+def test_416_on_resume_starts_over_cleanly(fake_hub: FakeHub, hub_env: dict[str, str]) -> None:
+    data = _add(fake_hub, 1_000_000)
+    fake_hub.faults.cut_after = 300_000
+    fake_hub.faults.refuse_range_times = 1
+
+    result = run_cli("models", "pull", REPO, "--json", env=hub_env)
+
+    assert result.returncode == 0, result.stderr
+    assert _pulled_bytes(result.stdout) == data
+    assert _cdn(fake_hub) == [(None, 200), ("bytes=300000-", 416), (None, 200)]

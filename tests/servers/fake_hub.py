@@ -33,6 +33,7 @@ Standalone: ``python -m tests.servers.fake_hub`` serves the tiny model and print
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import socket
@@ -49,8 +50,15 @@ TINY_FILE = "tiny-Q4_K_M.gguf"
 _CHUNK = 64 * 1024
 
 
+@functools.lru_cache(maxsize=64)
 def git_blob_oid(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256(data: bytes) -> str:
+    # Cached: a test serves the same bytes many times, and hashing 100 MB takes a while.
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass
@@ -66,11 +74,11 @@ class FakeRepo:
         if not self.commit:
             digest = hashlib.sha1(self.name.encode())
             for path in sorted(self.files):
-                digest.update(path.encode() + hashlib.sha256(self.files[path]).digest())
+                digest.update(path.encode() + _sha256(self.files[path]).encode())
             self.commit = digest.hexdigest()
 
     def sha256(self, path: str) -> str:
-        return hashlib.sha256(self.files[path]).hexdigest()
+        return _sha256(self.files[path])
 
     def tree(self) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = []
@@ -106,6 +114,7 @@ class Faults:
     stall_times: int = 1
     corrupt: bool = False  # flip the bytes served (a sha256 mismatch for the client)
     ignore_range: bool = False  # answer 200 with the whole file to a Range request
+    refuse_range_times: int = 0  # answer 416 to this many Range requests (a changed file)
 
 
 @dataclass
@@ -392,6 +401,9 @@ class FakeHub:
             if f.statuses:
                 out["status"] = f.statuses.pop(0)
                 return out
+            if f.refuse_range_times > 0 and handler.headers.get("Range"):
+                f.refuse_range_times -= 1
+                out["refuse_range"] = True
             if f.cut_after is not None and f.cut_times > 0:
                 f.cut_times -= 1
                 out["cut"] = f.cut_after
@@ -416,7 +428,7 @@ class FakeHub:
         total = len(data)
         headers = {
             "Accept-Ranges": "bytes",
-            "ETag": f'"{hashlib.sha256(data).hexdigest()}"',
+            "ETag": f'"{_sha256(data)}"',
             "Content-Type": "application/octet-stream",
         }
         start, end = 0, total - 1
@@ -424,7 +436,7 @@ class FakeHub:
         wanted = seen.headers.get("range")
         if wanted and not fault["ignore_range"]:
             parsed = _parse_range(wanted)
-            if parsed is None or parsed[0] >= total:
+            if parsed is None or parsed[0] >= total or fault.get("refuse_range"):
                 headers["Content-Range"] = f"bytes */{total}"
                 self._send(handler, seen, 416, b"", headers)
                 return

@@ -21,7 +21,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from openclaw.errors import DownloadError, NetworkError, SsrfBlockedError
+from openclaw.errors import (
+    DownloadError,
+    NetworkError,
+    ResponseTooLargeError,
+    SsrfBlockedError,
+)
 from openclaw.local.hf_cache import is_commit, is_sha256
 from openclaw.local.spec import check_repo_path, safe_text
 from openclaw.net.policy import NetPolicy
@@ -158,13 +163,20 @@ class Hub:
         connection is not (the caller may fall back to the cache at once)."""
         import anyio
 
-        for attempt in range(1, self.tuning.retries + 2):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 response = await self.client.request(
                     "GET", url, headers=self.headers(), max_body_bytes=_MAX_TREE_BYTES
                 )
             except SsrfBlockedError as exc:
                 raise explain_block(exc) from None
+            except ResponseTooLargeError:
+                raise DownloadError(
+                    f"The hub's answer for {repo} is larger than {_MAX_TREE_BYTES} bytes",
+                    hint=f"Is {self.shown_endpoint} a Hugging Face hub endpoint?",
+                ) from None
             except NetworkError as exc:
                 raise HubUnreachableError(
                     f"Cannot reach the model hub for {repo}: {exc.message}",
@@ -177,7 +189,6 @@ class Hub:
                 continue
             check_status(response, repo)
             return response
-        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def _json(self, repo: str, response: httpx2.Response) -> Any:
         try:
