@@ -189,12 +189,6 @@ def _seed_config(home: Path) -> bytes:
             "Check the base URL and API key, then re-run setup.",
         ),
         (
-            "not-loaded",
-            ["--lmstudio-api-key", TOKEN, "--custom-model-id", "qwen/qwen3-coder-30b"],
-            "LM Studio model qwen/qwen3-coder-30b is installed but not loaded at {base}.\n"
-            "Load that model in LM Studio, then re-run setup.",
-        ),
-        (
             "unknown",
             ["--lmstudio-api-key", TOKEN, "--custom-model-id", "nope/missing"],
             "LM Studio model nope/missing was not found at {base}.\n"
@@ -505,3 +499,45 @@ def test_key_from_the_state_dir_dotenv(isolated_home: Path) -> None:
     assert provider["lmstudio"]["apiKey"] == "LM_API_TOKEN"
     store = json.loads(profiles_path(isolated_home).read_text())
     assert store["profiles"]["lmstudio:default"]["key"] == TOKEN
+
+
+def test_installed_unloaded_model_is_loaded_at_its_configured_context(
+    isolated_home: Path,
+) -> None:
+    """Issue 14 point 15: a chosen model that is installed but not loaded is loaded at the
+    configured context (--context here), then written with that context; the same as the
+    interactive path and the agent (the reference refused it)."""
+    with FakeLMStudio(api_key=TOKEN) as lms:
+        result = run_cli(
+            *BASE_ARGS,
+            "--custom-base-url",
+            lms.base_url,
+            "--lmstudio-api-key",
+            TOKEN,
+            "--custom-model-id",
+            "qwen/qwen3-coder-30b",
+            "--context",
+            "16384",
+        )
+        assert result.returncode == 0, result.stderr
+        assert "Loading qwen/qwen3-coder-30b in LM Studio (16384 context tokens)" in result.stderr
+        loads = [r.json for r in lms.requests if r.path == "/api/v1/models/load"]
+        assert loads == [{"model": "qwen/qwen3-coder-30b", "context_length": 16384}]
+    provider = json.loads(config_path(isolated_home).read_text())["models"]["providers"]
+    row = next(m for m in provider["lmstudio"]["models"] if m["id"] == "qwen/qwen3-coder-30b")
+    assert row["contextTokens"] == 16384
+
+
+def test_failed_load_of_an_unloaded_model_writes_nothing(isolated_home: Path) -> None:
+    """A load that fails (LM Studio runs out of memory) ends onboarding with the server's
+    reason, exit 1, and the config byte-for-byte unchanged."""
+    before = _seed_config(isolated_home)
+    with FakeLMStudio() as lms:
+        lms.override("/api/v1/models/load", 500, {"error": {"message": "out of memory"}})
+        result = run_cli(
+            *BASE_ARGS, "--custom-base-url", lms.base_url, "--custom-model-id",
+            "qwen/qwen3-coder-30b",
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert "out of memory" in result.stderr and "Traceback" not in result.stderr
+    assert config_path(isolated_home).read_bytes() == before

@@ -3,10 +3,10 @@ text-generation-webui, Ollama's /v1 and any custom OpenAI-compatible endpoint.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from openclaw.errors import MalformedResponseError
+from openclaw.providers.served import list_served_models
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
@@ -60,41 +60,59 @@ class GenericPlugin:
             yield event
 
     async def discover(self, cfg: LoadedConfig, provider_id: str) -> list[CatalogEntry]:
-        """Models the server lists at ``GET {baseUrl}/models`` (ids only)."""
-        from openclaw.auth.resolve import resolve_credential
+        """Models the server lists at ``GET {baseUrl}/models``, each with the context it serves
+        (served > training > unknown; a contextWindow in the config wins over both)."""
         from openclaw.models.catalog import CatalogEntry, apply_row_defaults
-        from openclaw.net.client import async_client
         from openclaw.net.policy import policy_for_provider_config
 
         provider_cfg = cfg.provider(provider_id) or {}
         base = provider_cfg.get("baseUrl")
         if not isinstance(base, str) or not base:
             return []
-        cred = resolve_credential(cfg, provider_id)
-        headers = {"Authorization": f"Bearer {cred.key}"} if cred.key else {}
+        headers = discovery_headers(cfg, provider_id, provider_cfg)
         policy = policy_for_provider_config(provider_id, provider_cfg)
-        async with async_client(policy, timeout=5.0, max_body_bytes=4 * 1024 * 1024) as client:
-            response = await client.request("GET", base.rstrip("/") + "/models", headers=headers)
-        if response.status_code != 200:
-            return []
-        try:
-            data: Any = response.json()
-        except ValueError as exc:
-            raise MalformedResponseError(f"{provider_id}: /models did not return JSON") from exc
-        items = data.get("data") if isinstance(data, dict) else None
+        served = await list_served_models(base, headers=headers, policy=policy)
         entries = []
-        for item in items if isinstance(items, list) else []:
-            if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]:
-                row = apply_row_defaults({"id": item["id"]}, provider_cfg)
-                entries.append(
-                    CatalogEntry(provider_id, item["id"], row, provider_cfg, origin="discovered")
+        for model in served:
+            row: dict[str, Any] = {"id": model.id, "name": model.id}
+            if model.context is not None and not isinstance(provider_cfg.get("contextWindow"), int):
+                row["contextWindow"] = model.context
+            tags = [f"{model.context_source} ctx"] if model.context is not None else []
+            entries.append(
+                CatalogEntry(
+                    provider_id,
+                    model.id,
+                    apply_row_defaults(row, provider_cfg),
+                    provider_cfg,
+                    origin="discovered",
+                    discovery_tags=tags,
                 )
+            )
         return entries
 
     async def probe_details(self, spec: ModelSpec) -> dict:
         return {}
 
 
+def discovery_headers(
+    cfg: LoadedConfig, provider_id: str, provider_cfg: Mapping[str, Any]
+) -> dict[str, str]:
+    """The configured headers (provider, then ``request.headers``) plus the Bearer key when
+    no configured header already authorises the request."""
+    from openclaw.auth.resolve import resolve_credential, resolve_headers
+
+    where = f"models.providers.{provider_id}"
+    headers = resolve_headers(provider_cfg.get("headers"), cfg.env, f"{where}.headers")
+    request = provider_cfg.get("request")
+    if isinstance(request, dict):
+        headers.update(resolve_headers(request.get("headers"), cfg.env, f"{where}.request.headers"))
+    if not any(name.lower() == "authorization" for name in headers):
+        cred = resolve_credential(cfg, provider_id)
+        if cred.key:
+            headers["Authorization"] = f"Bearer {cred.key}"
+    return headers
+
+
 PLUGIN = GenericPlugin()
 
-__all__ = ["PLUGIN", "GenericPlugin"]
+__all__ = ["PLUGIN", "GenericPlugin", "discovery_headers"]
