@@ -258,6 +258,13 @@ async def scan(
     reported as "timeout". Results come in scan order."""
     import anyio
 
+    # Imports and the TLS context are made before the clock starts: a cold start is not the
+    # servers' slowness.
+    from openclaw.net.client import async_client
+    from openclaw.net.policy import STRICT_POLICY
+
+    await async_client(STRICT_POLICY).aclose()
+
     targets = [(h, p, k) for h in hosts for k, p in (ports or scan_ports())]
     results: dict[int, Finding] = {}
 
@@ -287,9 +294,22 @@ def kind_of(finding: Finding) -> ProviderKind:
     return kind_by_id(finding.kind or finding.expected)
 
 
+_STATUS_WORDS = {
+    "closed": "nothing listening",
+    "timeout": "no answer",
+    "blocked": "not probed",
+    "auth": "needs an API key",
+    "unknown": "not a model server",
+    "found": "no chat model",
+}
+
+
 def nothing_found_message(findings: Sequence[Finding]) -> tuple[str, str]:
     """The one line naming what was tried, and the start hints."""
-    tried = ", ".join(f"{kind_by_id(f.expected).label} {f.host}:{f.port}" for f in findings)
+    tried = ", ".join(
+        f"{kind_by_id(f.expected).label} {f.host}:{f.port}: {_STATUS_WORDS.get(f.status, f.status)}"
+        for f in findings
+    )
     line = f"No model server with a chat model answered (tried {tried})."
     seen: list[tuple[str, int]] = []
     for f in findings:

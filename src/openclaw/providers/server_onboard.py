@@ -115,7 +115,12 @@ def free_custom_id(wanted: str, base_url: str, providers: Mapping[str, Any]) -> 
             break
         n += 1
         candidate = f"{wanted}-{n}"
-    note = "" if candidate == wanted else f"Endpoint id {wanted} is taken; using {candidate}."
+    reused = candidate in providers  # this URL's own id from an earlier run
+    note = (
+        ""
+        if reused or candidate == wanted
+        else f"Endpoint id {wanted} is taken; using {candidate}."
+    )
     return candidate, note
 
 

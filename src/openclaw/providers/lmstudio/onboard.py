@@ -155,10 +155,12 @@ def _non_interactive(req: OnboardRequest) -> SetupOutcome:
     header_auth = discovery.has_authorization(headers)
     header_only = header_auth and (key is None or key.source != "flag")
     discovery_key = None if header_only else (key.key if key else setup.LOCAL_MARKER)
-    found = _run(
-        functools.partial(setup.setup_discovery, base, api_key=discovery_key, headers=headers)
+    requested = (req.model_id or "").strip() or None
+    call = functools.partial(
+        setup.setup_discovery, base, api_key=discovery_key, headers=headers, requested=requested
     )
-    chosen = setup.select_model(found, (req.model_id or "").strip() or None)
+    found = _run(call)
+    chosen = setup.select_model(found, requested)
     _configured_context(cfg, found, req)
     plan = setup.SetupPlan(
         base_url=found.base_url,
@@ -203,7 +205,11 @@ def _discover_with_retry(
         discovery_key = entered or (None if header_auth else setup.LOCAL_MARKER)
         try:
             call = functools.partial(
-                setup.setup_discovery, base, api_key=discovery_key, headers=headers
+                setup.setup_discovery,
+                base,
+                api_key=discovery_key,
+                headers=headers,
+                allow_unloaded=True,
             )
             return _run(call), entered
         except setup.SetupError as exc:

@@ -114,8 +114,13 @@ async def setup_discovery(
     api_key: str | None,
     headers: Mapping[str, str] | None = None,
     timeout: float = discovery.DISCOVERY_TIMEOUT,
+    requested: str | None = None,
+    allow_unloaded: bool = False,
 ) -> SetupDiscovery:
-    """One ``GET /api/v1/models`` (5 s); classify failures with the reference's texts."""
+    """One ``GET /api/v1/models`` (5 s); classify failures with the reference's texts.
+
+    With nothing loaded, setup goes on only when it is to load a model: the one
+    ``requested`` is installed, or ``allow_unloaded`` (the interactive picker) and any LLM is."""
     base = inference_base(base_url)
     result = await discovery.fetch_models(base, api_key=api_key, headers=headers, timeout=timeout)
     if not result.reachable:
@@ -135,7 +140,9 @@ async def setup_discovery(
         raise http_error(base, result.status)
     llms = [e for e in result.models if wire.is_llm(e)]
     loaded = [wire.entry_key(e) for e in llms if wire.loaded_context(e) is not None]
-    if not loaded:
+    installed = [wire.entry_key(e) for e in llms]
+    will_load = (requested in installed) if requested else (allow_unloaded and bool(installed))
+    if not loaded and not will_load:
         raise no_loaded_error(base)
     return SetupDiscovery(
         base_url=base,
