@@ -537,3 +537,12 @@ def test_failed_load_of_an_unloaded_model_writes_nothing(isolated_home: Path) ->
     assert result.returncode == 1
     assert "out of memory" in result.stderr and "Traceback" not in result.stderr
     assert config_path(isolated_home).read_bytes() == before
+
+
+def test_unreachable_hint_names_the_port_actually_configured(isolated_home: Path) -> None:
+    """Issue 14 point 13: the start hint carries the URL's own port, not the default 1234."""
+    port = free_port()
+    result = run_cli(*BASE_ARGS, "--custom-base-url", f"http://127.0.0.1:{port}")
+    assert result.returncode == 1
+    assert f"lms server start --port {port}" in result.stderr
+    assert "--port 1234" not in result.stderr

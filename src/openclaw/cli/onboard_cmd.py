@@ -111,9 +111,10 @@ def _setup_function(choice: str) -> Any:
 
     try:
         return onboard_function(choice)
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as exc:
         raise OpenClawError(
-            f"--auth-choice {choice} is not available in this installation.",
+            f"--auth-choice {choice} is not available in this installation "
+            f"(module {exc.name} is missing).",
             hint="See `openclaw onboard --help` for the choices, or update openclaw.",
         ) from None
 
