@@ -60,10 +60,7 @@ def test_onboard_function_then_agent_hi(isolated_home: Path, ollama: FakeOllama)
     assert ollama.paths().count("/api/show") == 1
 
 
-# The `openclaw onboard` command dispatches --auth-choice ollama to the function above once the
-# "servers" branch (new onboard command) is merged; strict xfail so the merge makes it fail
-# loudly (XPASS) and the marker gets removed.
-@pytest.mark.xfail(reason="needs the registry-driven onboard command (servers branch)", strict=True)
+# As a new user would: the README's commands, through the registry-driven onboard command.
 def test_new_user_onboards_with_the_cli_then_chats(isolated_home: Path, ollama: FakeOllama) -> None:
     res = run_cli(
         "onboard", "--non-interactive", "--accept-risk", "--auth-choice", "ollama",

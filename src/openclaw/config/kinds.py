@@ -58,6 +58,8 @@ class ProviderKind:
     #: ``--auth-choice`` values that set up this kind -> ``"module:function"`` doing it
     #: (imported lazily by the onboard command; the function takes an ``OnboardRequest``).
     onboard_choices: Mapping[str, str] = field(default_factory=dict)
+    #: The ``--auth-choice`` that onboards a server of this kind found running (scan, auto).
+    server_choice: str | None = None
 
     @property
     def default_port(self) -> int | None:
@@ -106,6 +108,7 @@ LMSTUDIO = ProviderKind(
     loads_models=True,
     start_hint="Start LM Studio's server (`lms server start --port {port}`) and retry.",
     onboard_choices={"lmstudio": "openclaw.providers.lmstudio.onboard:onboard"},
+    server_choice="lmstudio",
 )
 OLLAMA = ProviderKind(
     id="ollama",
@@ -123,6 +126,7 @@ OLLAMA = ProviderKind(
     compat=_OLLAMA_COMPAT,
     start_hint="Start Ollama (`ollama serve`, port {port}) and retry.",
     onboard_choices={"ollama": "openclaw.providers.ollama.onboard:onboard"},
+    server_choice="ollama",
 )
 VLLM = ProviderKind(
     id="vllm",
@@ -133,6 +137,7 @@ VLLM = ProviderKind(
     local_server=True,
     start_hint="Start vLLM (`vllm serve MODEL --port {port}`) and retry.",
     onboard_choices={"vllm": "openclaw.providers.server_onboard:onboard"},
+    server_choice="vllm",
 )
 SGLANG = ProviderKind(
     id="sglang",
@@ -146,6 +151,7 @@ SGLANG = ProviderKind(
         "and retry."
     ),
     onboard_choices={"sglang": "openclaw.providers.server_onboard:onboard"},
+    server_choice="sglang",
 )
 LLAMA_CPP = ProviderKind(
     id="llama-cpp",
@@ -161,6 +167,7 @@ LLAMA_CPP = ProviderKind(
         "llama-cpp": "openclaw.local.onboard:onboard",
         "llama-cpp-existing-server": "openclaw.providers.server_onboard:onboard",
     },
+    server_choice="llama-cpp-existing-server",
 )
 # Other OpenAI-compatible local servers: no default URL (their ports clash), but they get the
 # local-server compat defaults and run keyless.
@@ -179,6 +186,7 @@ OPENAI_COMPATIBLE = ProviderKind(
     apis=(OPENAI_COMPLETIONS, "openai", "openai-compatible"),
     start_hint="Check that the server at this URL is running and retry.",
     onboard_choices={"custom-api-key": "openclaw.providers.server_onboard:onboard"},
+    server_choice="custom-api-key",
 )
 
 KINDS: tuple[ProviderKind, ...] = (

@@ -24,8 +24,10 @@ backend that receives only validated IP literals, e.g. one that records and neve
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.cookiejar
 import logging
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
@@ -154,6 +156,15 @@ _POOL_OPTIONS: dict[str, Any] = {
 }
 
 
+@functools.lru_cache(maxsize=1)
+def _shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle costs ~0.2 s, paid per client
+    before (a scan of five ports spent a second on it). Contexts are safe to share."""
+    from httpx2._config import create_ssl_context
+
+    return create_ssl_context()
+
+
 class GuardedAsyncTransport(httpx2.AsyncHTTPTransport):
     """httpx2 transport that validates and pins every request it sends."""
 
@@ -164,13 +175,11 @@ class GuardedAsyncTransport(httpx2.AsyncHTTPTransport):
         resolver: Resolver | None = None,
         network_backend: httpcore2.AsyncNetworkBackend | None = None,
     ) -> None:
-        from httpx2._config import create_ssl_context
-
         # Deliberately not calling super().__init__: it would build an unpinned pool.
         self.policy = policy
         self._resolver = resolver
         self._pool = httpcore2.AsyncConnectionPool(
-            ssl_context=create_ssl_context(),
+            ssl_context=_shared_ssl_context(),
             network_backend=PinnedAsyncBackend(network_backend),
             **_POOL_OPTIONS,
         )

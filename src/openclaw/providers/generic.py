@@ -3,19 +3,16 @@ text-generation-webui, Ollama's /v1 and any custom OpenAI-compatible endpoint.""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from openclaw.errors import MalformedResponseError, UnreachableError
+from openclaw.providers.served import list_served_models
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
     from openclaw.llm.types import ChatOptions, Context, Event, ModelSpec
     from openclaw.models.catalog import CatalogEntry
 
-
-log = logging.getLogger("openclaw.providers")
 
 SUPPORTED_APIS = frozenset({"openai-completions", "openai", "openai-compatible"})
 
@@ -63,53 +60,40 @@ class GenericPlugin:
             yield event
 
     async def discover(self, cfg: LoadedConfig, provider_id: str) -> list[CatalogEntry]:
-        """Models the server lists at ``GET {baseUrl}/models`` (ids only)."""
-        from openclaw.auth.resolve import resolve_credential
-        from openclaw.config.kinds import kind_for
+        """Models the server lists at ``GET {baseUrl}/models``, each with the context it serves
+        (served > training > unknown; a contextWindow in the config wins over both)."""
+        from openclaw.errors import UnreachableError
         from openclaw.models.catalog import CatalogEntry, apply_row_defaults
-        from openclaw.models.refs import SKIPPED_IDS_REASON, usable_model_ids
-        from openclaw.net.client import async_client
-        from openclaw.net.policy import policy_for_provider_config
+        from openclaw.providers.endpoint import resolve_endpoint
 
         provider_cfg = cfg.provider(provider_id) or {}
-        base = provider_cfg.get("baseUrl")
-        if not isinstance(base, str) or not base:
+        if not isinstance(provider_cfg.get("baseUrl"), str) or not provider_cfg["baseUrl"]:
             return []
-        cred = resolve_credential(cfg, provider_id)
-        headers = {"Authorization": f"Bearer {cred.key}"} if cred.key else {}
-        policy = policy_for_provider_config(provider_id, provider_cfg)
-        async with async_client(policy, timeout=5.0, max_body_bytes=4 * 1024 * 1024) as client:
-            try:
-                response = await client.request(
-                    "GET", base.rstrip("/") + "/models", headers=headers
-                )
-            except UnreachableError as exc:  # say how to start this kind of server, on its port
-                exc.hint = kind_for(provider_id, provider_cfg).start_hint_for(base) or exc.hint
-                raise
-        if response.status_code != 200:
-            return []
+        endpoint = resolve_endpoint(cfg, provider_id)
         try:
-            data: Any = response.json()
-        except ValueError as exc:
-            raise MalformedResponseError(f"{provider_id}: /models did not return JSON") from exc
-        items = data.get("data") if isinstance(data, dict) else None
-        listed = [
-            item["id"]
-            for item in (items if isinstance(items, list) else [])
-            if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"]
-        ]
-        ids, skipped = usable_model_ids(listed)
-        if skipped:
-            log.warning(
-                "%s: skipped %d model(s) whose id has %s", provider_id, skipped, SKIPPED_IDS_REASON
+            served = await list_served_models(
+                endpoint.base_url, headers=endpoint.request_headers(), policy=endpoint.policy
             )
-        return [
-            CatalogEntry(
-                provider_id, i, apply_row_defaults({"id": i}, provider_cfg), provider_cfg,
-                origin="discovered",
+        except UnreachableError as exc:  # say how to start this kind of server, on its port
+            exc.hint = endpoint.kind.start_hint_for(endpoint.base_url) or exc.hint
+            raise
+        entries = []
+        for model in served:
+            row: dict[str, Any] = {"id": model.id, "name": model.id}
+            if model.context is not None and not isinstance(provider_cfg.get("contextWindow"), int):
+                row["contextWindow"] = model.context
+            tags = [f"{model.context_source} ctx"] if model.context is not None else []
+            entries.append(
+                CatalogEntry(
+                    provider_id,
+                    model.id,
+                    apply_row_defaults(row, provider_cfg),
+                    provider_cfg,
+                    origin="discovered",
+                    discovery_tags=tags,
+                )
             )
-            for i in ids
-        ]  # fmt: skip
+        return entries
 
     async def probe_details(self, spec: ModelSpec) -> dict:
         return {}

@@ -1,7 +1,7 @@
 """LM Studio onboarding logic (lmstudio.md §7; openclaw-observed.md §3).
 
-The CLI (``cli/onboard_cmd.py``) asks the questions; this module discovers, validates and
-writes. Setup only lists models: it never loads one and sends no completion.
+``onboard.py`` asks the questions; this module discovers, validates and writes. It sends no
+completion; a chosen model that is not loaded is loaded by ``onboard.py`` before writing.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from openclaw.config.kinds import LMSTUDIO
 from openclaw.errors import OpenClawError, SsrfBlockedError, UsageError
 from openclaw.providers.lmstudio import discovery
 from openclaw.providers.lmstudio import models as wire
@@ -66,8 +67,9 @@ def unreachable_error(base: str) -> SetupError:
         ],
         reason="LM Studio not reachable",
         retry_line="Start LM Studio (or run lms server start), then continue to retry.",
-        hint="Start the server with `lms server start --port 1234`; when LM Studio "
-        "authentication is on, also set LM_API_TOKEN (or pass --lmstudio-api-key).",
+        hint=LMSTUDIO.start_hint_for(base)
+        + " When LM Studio authentication is on, also set LM_API_TOKEN (or pass "
+        "--lmstudio-api-key).",
         kind="unreachable",
     )
 
@@ -112,8 +114,13 @@ async def setup_discovery(
     api_key: str | None,
     headers: Mapping[str, str] | None = None,
     timeout: float = discovery.DISCOVERY_TIMEOUT,
+    requested: str | None = None,
+    allow_unloaded: bool = False,
 ) -> SetupDiscovery:
-    """One ``GET /api/v1/models`` (5 s); classify failures with the reference's texts."""
+    """One ``GET /api/v1/models`` (5 s); classify failures with the reference's texts.
+
+    With nothing loaded, setup goes on only when it is to load a model: the one
+    ``requested`` is installed, or ``allow_unloaded`` (the interactive picker) and any LLM is."""
     base = inference_base(base_url)
     result = await discovery.fetch_models(base, api_key=api_key, headers=headers, timeout=timeout)
     if not result.reachable:
@@ -133,7 +140,9 @@ async def setup_discovery(
         raise http_error(base, result.status)
     llms = [e for e in result.models if wire.is_llm(e)]
     loaded = [wire.entry_key(e) for e in llms if wire.loaded_context(e) is not None]
-    if not loaded:
+    installed = [wire.entry_key(e) for e in llms]
+    will_load = (requested in installed) if requested else (allow_unloaded and bool(installed))
+    if not loaded and not will_load:
         raise no_loaded_error(base)
     return SetupDiscovery(
         base_url=base,
@@ -158,16 +167,7 @@ def select_model(found: SetupDiscovery, requested: str | None) -> str:
                 reason="model not found",
                 kind="not-found",
             )
-        if requested not in found.loaded_ids:
-            raise SetupError(
-                [
-                    f"LM Studio model {requested} is installed but not loaded at {base}.",
-                    "Load that model in LM Studio, then re-run setup.",
-                ],
-                reason="model not loaded",
-                kind="not-loaded",
-            )
-        return requested
+        return requested  # installed but not loaded: onboarding loads it (onboard.py)
     if found.default_id is None:
         raise SetupError(
             [
