@@ -147,6 +147,8 @@ SGLANG = ProviderKind(
 LLAMA_CPP = ProviderKind(
     id="llama-cpp",
     label="llama.cpp",
+    # Its second mode, the built-in engine, is chosen by the provider's localService block.
+    plugin_module="openclaw.providers.llamacpp",
     aliases=("llamacpp", "llama.cpp", "llama-server"),
     default_base_url="http://127.0.0.1:8080/v1",
     key_env_vars=("LLAMA_SERVER_API_KEY",),
