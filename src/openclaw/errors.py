@@ -19,6 +19,7 @@ keys are masked before they reach an error.
     │   ├── UnreachableError        connection refused / DNS failure / no route
     │   ├── RequestTimeoutError     connect, read or whole-request timeout
     │   └── ResponseTooLargeError   a body exceeded its size cap
+    ├── DownloadError               a model download failed (missing/gated repo, hash mismatch, offline)
     ├── ProviderError               the server answered, but not with what we need
     │   ├── ProviderHTTPError       a non-2xx status (``status``, ``body_excerpt``)
     │   │   ├── ProviderAuthError       401 / 403
@@ -118,6 +119,10 @@ class RequestTimeoutError(NetworkError):
 
 class ResponseTooLargeError(NetworkError):
     pass
+
+
+class DownloadError(OpenClawError):
+    """A model pull failed: unknown or gated repo, no matching file, sha256 mismatch, offline."""
 
 
 class ProviderError(OpenClawError):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from openclaw.cli import pull_cmd
 from openclaw.cli.common import echo_json, warn
 from openclaw.cli.config_cmd import load_for_command, report_write
 
@@ -77,6 +78,9 @@ def _parse(ref: str, cfg: LoadedConfig) -> ModelRef:
 def models() -> None:
     """List, pick and check models."""
 
+
+models.add_command(pull_cmd.pull)  # `models pull` / `models rm`: the GGUF downloader
+models.add_command(pull_cmd.rm)
 
 # ----------------------------------------------------------------------------- list
 
