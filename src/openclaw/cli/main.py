@@ -24,6 +24,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "agent": ("openclaw.cli.agent_cmd:agent", "Talk to the default model."),
     "sessions": ("openclaw.cli.sessions_cmd:sessions", "List and show saved sessions."),
     "embed": ("openclaw.cli.embed_cmd:embed", "Embed text with an embedding model."),
+    "local": ("openclaw.cli.local_cmd:local", "Manage the built-in llama.cpp engine."),
 }
 
 

@@ -66,10 +66,15 @@ class EngineConfig:
 
 
 def _flag_value(args: tuple[str, ...], *names: str) -> str | None:
-    for index, arg in enumerate(args):
-        for name in names:
+    """The value of the first of ``names`` (in that order of preference) found in ``args``."""
+    for name in names:
+        for index, arg in enumerate(args):
             if arg == name and index + 1 < len(args):
-                return args[index + 1]
+                value = args[index + 1]
+                # ``python -m openclaw.local.serve``: a module name, not llama-server's -m FILE
+                if name == "-m" and not value.lower().endswith(".gguf"):
+                    continue
+                return value
             if name.startswith("--") and arg.startswith(name + "="):
                 return arg.split("=", 1)[1]
     return None

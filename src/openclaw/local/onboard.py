@@ -9,6 +9,7 @@ On any failure nothing is written.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ def _local_file(text: str) -> ModelChoice:
         ) from None
     if magic != b"GGUF":
         raise UsageError(f"--model-path {printable(text)} is not a GGUF model file")
-    path = path.resolve()
+    path = Path(os.path.abspath(path))
     model_id = model_id_for_file(path)
     return ModelChoice(path, model_id, model_id, path.stat().st_size)
 

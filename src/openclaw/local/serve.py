@@ -190,7 +190,7 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> ServeOptions:
     if idle is None:
         idle = configured_idle_stop_ms(args.provider)
     return ServeOptions(
-        model=model.resolve(),
+        model=Path(os.path.abspath(model)),  # keep a symlink's name (the HF cache links)
         context=args.ctx,
         port=args.port,
         threads=args.threads or physical_cores(),
