@@ -195,10 +195,26 @@ def test_onboard_downloads_starts_and_the_agent_answers_with_the_servers_usage(
     assert not [p for p in (isolated_home / ".openclaw").rglob("*local*.lock")]
 
 
-def test_the_written_config_has_only_keys_the_typescript_schema_knows(
+def test_model_path_needs_no_download_and_the_config_has_only_ts_schema_keys(
     isolated_home: Path, local_model: Path, engine_pids: list[int]
 ) -> None:
-    _onboard_local(local_model)
+    # Offline, and the hub a dead port: a local file must not touch the network.
+    result = _ok(
+        run_cli(
+            *ONBOARD,
+            "--model-path",
+            str(local_model),
+            *SMALL,
+            env={"HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"},
+        )
+    )
+    assert "Downloading" not in result.output
+    state = _state(isolated_home)
+    engine_pids.append(state["pid"])
+    assert state["model"] == str(local_model)
+    assert not (isolated_home / ".cache" / "huggingface").exists()
+    assert _agent_json()["payloads"][0]["text"] == SCRIPTED_REPLY
+
     config = _config(isolated_home)
     # core.md §2.1 / §2.3 and the localService block; interop-ts.md §e: `name` is required.
     provider_keys = {
@@ -232,27 +248,6 @@ def test_the_written_config_has_only_keys_the_typescript_schema_knows(
     assert config["agents"]["defaults"]["model"] == {"primary": "llama-cpp/tiny"}
 
 
-def test_model_path_needs_no_download(
-    isolated_home: Path, local_model: Path, engine_pids: list[int]
-) -> None:
-    # Offline, and the hub a dead port: a local file must not touch the network.
-    result = _ok(
-        run_cli(
-            *ONBOARD,
-            "--model-path",
-            str(local_model),
-            *SMALL,
-            env={"HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"},
-        )
-    )
-    assert "Downloading" not in result.output
-    state = _state(isolated_home)
-    engine_pids.append(state["pid"])
-    assert state["model"] == str(local_model)
-    assert not (isolated_home / ".cache" / "huggingface").exists()
-    assert _agent_json()["payloads"][0]["text"] == SCRIPTED_REPLY
-
-
 # -- lifetime ---------------------------------------------------------------------------------
 
 
@@ -263,7 +258,7 @@ def test_engine_stops_itself_after_idle_stop_ms(
     _ok(run_cli("local", "stop"))
     # The engine reads idleStopMs from openclaw.json when it starts.
     _ok(run_cli("config", "set", "models.providers.llama-cpp.localService.idleStopMs", "1500"))
-    assert _agent_json()["payloads"][0]["text"] == SCRIPTED_REPLY
+    _ok(run_cli("local", "start"))
     pid = _state(isolated_home)["pid"]
     engine_pids.append(pid)
     assert _wait_gone(pid, 60), "the engine did not stop after 1.5 s without requests"
@@ -272,7 +267,9 @@ def test_engine_stops_itself_after_idle_stop_ms(
     assert "no requests for 1.5 s: stopping" in log
     # ...and the next request starts it again.
     assert _agent_json()["payloads"][0]["text"] == SCRIPTED_REPLY
-    engine_pids.append(_state(isolated_home)["pid"])
+    restarted = _state(isolated_home)["pid"]
+    engine_pids.append(restarted)
+    assert restarted != pid
 
 
 def test_two_commands_starting_together_share_one_engine(
@@ -314,6 +311,7 @@ def test_status_reports_the_engine_and_cleans_a_stale_record(
     assert status["port"] == onboarded["port"]
     assert status["model"] == str(local_model) and status["context"] == 4096
     assert isinstance(status["uptimeSeconds"], int) and status["uptimeSeconds"] >= 0
+    assert "openclaw engine: serving tiny.gguf" in _ok(run_cli("local", "logs")).stdout
     _ok(run_cli("local", "stop"))
 
     # A record left by a crashed engine (dead pid) is removed, not trusted.
@@ -328,14 +326,6 @@ def test_status_reports_the_engine_and_cleans_a_stale_record(
     assert status["running"] is False and status["pid"] is None
     assert not state_file.exists()
     assert "no engine is running" in _ok(run_cli("local", "stop")).stdout
-
-
-def test_logs_show_the_engine_output(
-    isolated_home: Path, local_model: Path, engine_pids: list[int]
-) -> None:
-    _onboard_local(local_model)
-    out = _ok(run_cli("local", "logs", "-n", "200")).stdout
-    assert "openclaw engine: serving tiny.gguf" in out
 
 
 # -- refusals ---------------------------------------------------------------------------------
