@@ -143,6 +143,12 @@ def test_onboard_downloads_starts_and_the_agent_answers_with_the_servers_usage(
 ) -> None:
     result = _ok(run_cli(*ONBOARD, "--model", TINY_REPO, env=hub_env, timeout=180))
     assert TINY_FILE in result.output  # the download was shown
+    # Not a terminal: plain progress lines for the load, no spinner frames.
+    assert "Starting the llama.cpp engine (tiny-Q4_K_M.gguf, 16384 context tokens)…" in (
+        result.stderr
+    )
+    assert "llama.cpp engine ready (pid " in result.stderr
+    assert "\r" not in result.stderr
     cdn_gets = [r for r in tiny_hub.requests("cdn") if r.method == "GET"]
     assert cdn_gets, "the model came from the hub's CDN"
 
@@ -246,6 +252,21 @@ def test_model_path_needs_no_download_and_the_config_has_only_ts_schema_keys(
     assert set(config["agents"]) == {"defaults"}
     assert set(config["agents"]["defaults"]) <= {"model", "workspace"}
     assert config["agents"]["defaults"]["model"] == {"primary": "llama-cpp/tiny"}
+
+
+def test_models_list_refresh_shows_the_gguf_files_in_the_cache(
+    isolated_home: Path,
+    tiny_hub: FakeHub,
+    hub_env: dict[str, str],
+    local_model: Path,
+    engine_pids: list[int],
+) -> None:
+    _onboard_local(local_model)
+    _ok(run_cli("models", "pull", TINY_REPO, env=hub_env, timeout=120))
+    listed = json.loads(_ok(run_cli("models", "list", "--refresh", "--json", env=hub_env)).stdout)
+    keys = {m["key"] for m in listed["models"]}
+    # The served model, and the downloaded one the engine could be switched to.
+    assert {"llama-cpp/tiny", "llama-cpp/tiny-Q4_K_M"} <= keys, keys
 
 
 # -- lifetime ---------------------------------------------------------------------------------
