@@ -322,6 +322,31 @@ def test_two_commands_starting_together_share_one_engine(
     assert log.count("openclaw engine: serving") == 2  # onboarding's, then exactly one more
 
 
+def test_a_load_on_a_terminal_shows_a_spinner_with_elapsed_seconds(
+    isolated_home: Path, local_model: Path, engine_pids: list[int]
+) -> None:
+    import pexpect
+
+    _onboard_local(local_model)
+    _ok(run_cli("local", "stop"))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "openclaw", "local", "start"],
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=60,
+    )
+    try:
+        child.expect(r"\r\x1b\[2K[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Starting the llama\.cpp engine \(tiny\.gguf, "
+                     r"4096 context tokens\)… \d+s")  # fmt: skip
+        child.expect(r"llama\.cpp engine ready \(pid (\d+), port")
+        engine_pids.append(int(child.match.group(1)))
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
 def test_status_reports_the_engine_and_cleans_a_stale_record(
     isolated_home: Path, local_model: Path, engine_pids: list[int]
 ) -> None:
