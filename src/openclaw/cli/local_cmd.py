@@ -124,18 +124,16 @@ def _switch_model(model: str, context: int | None) -> None:
     """Re-run the llama-cpp setup for another model, keeping the port when it can."""
     from pathlib import Path
 
-    from openclaw.local.onboard import onboard
-    from openclaw.providers.onboarding import OnboardRequest
+    from openclaw.local.onboard import SetupRequest, setup_engine
 
     is_file = model.lower().endswith(".gguf") or Path(model).expanduser().is_file()
-    request = OnboardRequest(
-        choice="llama-cpp",
-        interactive=False,
-        model=None if is_file else model,
-        model_path=model if is_file else None,
-        context=context,
+    outcome = setup_engine(
+        SetupRequest(
+            model=None if is_file else model,
+            model_path=model if is_file else None,
+            context=context,
+        )
     )
-    outcome = onboard(request)
     click.echo(f"Default model: {outcome.default_ref}")
 
 

@@ -157,7 +157,7 @@ LLAMA_CPP = ProviderKind(
     compat=_LLAMACPP_COMPAT,
     start_hint="Start llama-server (`llama-server -m MODEL.gguf --port {port}`) and retry.",
     onboard_choices={
-        "llama-cpp": "openclaw.local.onboard:onboard",
+        "llama-cpp": "openclaw.providers.llamacpp:onboard",
         "llama-cpp-existing-server": "openclaw.providers.server_onboard:onboard",
     },
 )

@@ -1,4 +1,7 @@
-"""``openclaw onboard --auth-choice llama-cpp``: a model, the built-in engine, a working config.
+"""Setting up the built-in engine: a model, the engine running, a working config.
+
+``openclaw onboard --auth-choice llama-cpp`` (through ``providers.llamacpp.onboard``, which
+turns the result into the onboarding contract's outcome) and ``openclaw local start MODEL``.
 
 Downloads the model (or takes ``--model-path``), starts the engine on a free loopback port and
 only when it answers writes the ``llama-cpp`` provider in the TypeScript OpenClaw's own shape:
@@ -23,7 +26,6 @@ from openclaw.local.state import printable
 if TYPE_CHECKING:
     from openclaw.config.paths import Paths
     from openclaw.local.engine import EngineInfo
-    from openclaw.providers.onboarding import OnboardOutcome, OnboardRequest
 
 PROVIDER_ID = LLAMA_CPP.id
 #: The TypeScript OpenClaw refuses a model context below 16 000 tokens (core.md §2.3).
@@ -113,7 +115,27 @@ def _ask_catalog() -> str:
     return str(answer)
 
 
-def choose_model(req: OnboardRequest) -> ModelChoice:
+@dataclass(frozen=True)
+class SetupRequest:
+    model: str | None = None  # ORG/REPO[:QUANT] or a catalog id (default: the catalog's)
+    model_path: str | None = None  # a local .gguf (no download)
+    context: int | None = None
+    interactive: bool = False  # may offer the catalog when no model is given
+
+
+@dataclass
+class EngineSetup:
+    provider_id: str
+    default_ref: str
+    config_path: str
+    backup_path: str | None
+    workspace: str
+    sessions: str
+    lines: list[str]
+    details: dict[str, Any]
+
+
+def choose_model(req: SetupRequest) -> ModelChoice:
     if req.model and req.model_path:
         raise UsageError("Give either --model or --model-path, not both")
     if req.model_path:
@@ -128,7 +150,7 @@ def choose_model(req: OnboardRequest) -> ModelChoice:
     return _downloaded(spec)
 
 
-def _context(req: OnboardRequest) -> int:
+def _context(req: SetupRequest) -> int:
     context = req.context or DEFAULT_CONTEXT
     if not MIN_CONTEXT <= context <= MAX_CONTEXT:
         raise UsageError(f"--context must be between {MIN_CONTEXT} and {MAX_CONTEXT} tokens")
@@ -249,12 +271,12 @@ def _authored_provider(raw: dict[str, Any]) -> dict[str, Any]:
     return existing if isinstance(existing, dict) else {}
 
 
-def onboard(req: OnboardRequest) -> OnboardOutcome:
+def setup_engine(req: SetupRequest) -> EngineSetup:
+    """Download or take the model, start the engine, then write the config (nothing on error)."""
     from openclaw.config.atomic import ensure_private_dir
     from openclaw.config.loader import load_config
     from openclaw.config.writer import update_config
     from openclaw.local.progress import human_bytes
-    from openclaw.providers.onboarding import OnboardOutcome
 
     cfg = load_config()  # an invalid config stops here, before any download
     paths = cfg.paths
@@ -268,14 +290,13 @@ def onboard(req: OnboardRequest) -> OnboardOutcome:
     ensure_private_dir(workspace)
     ensure_private_dir(paths.sessions_dir())
     base_url = block["baseUrl"]
-    return OnboardOutcome(
+    return EngineSetup(
         provider_id=PROVIDER_ID,
         default_ref=f"{PROVIDER_ID}/{model.model_id}",
         config_path=paths.display(result.path),
         backup_path=paths.display(result.backup_path) if result.backup_path else None,
         workspace=paths.display(workspace),
         sessions=paths.display(paths.sessions_dir()),
-        auth="none",
         lines=[
             f"Model: {printable(str(model.path))} ({human_bytes(model.size)})",
             f"Engine: {base_url} (pid {info.pid}), {context} context tokens; "

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
     from openclaw.llm.types import ChatOptions, Context, Event, ModelSpec
     from openclaw.models.catalog import CatalogEntry
+    from openclaw.providers.onboarding import OnboardOutcome, OnboardRequest
 
 
 async def ensure_local_engine(
@@ -109,6 +110,33 @@ def cached_gguf_entries(provider_id: str, provider_cfg: dict) -> list[CatalogEnt
     return entries
 
 
+def onboard(req: OnboardRequest) -> OnboardOutcome:
+    """``openclaw onboard --auth-choice llama-cpp``: the built-in engine's setup
+    (``openclaw.local.onboard``), reported in the onboarding contract's shape."""
+    from openclaw.local.onboard import SetupRequest, setup_engine
+    from openclaw.providers.onboarding import OnboardOutcome
+
+    done = setup_engine(
+        SetupRequest(
+            model=req.model,
+            model_path=req.model_path,
+            context=req.context,
+            interactive=req.interactive,
+        )
+    )
+    return OnboardOutcome(
+        provider_id=done.provider_id,
+        default_ref=done.default_ref,
+        config_path=done.config_path,
+        backup_path=done.backup_path,
+        workspace=done.workspace,
+        sessions=done.sessions,
+        auth="none",
+        lines=done.lines,
+        details=done.details,
+    )
+
+
 PLUGIN = LlamaCppPlugin()
 
-__all__ = ["PLUGIN", "LlamaCppPlugin", "cached_gguf_entries", "ensure_local_engine"]
+__all__ = ["PLUGIN", "LlamaCppPlugin", "cached_gguf_entries", "ensure_local_engine", "onboard"]
