@@ -220,6 +220,14 @@ def test_model_path_needs_no_download_and_the_config_has_only_ts_schema_keys(
     assert state["model"] == str(local_model)
     assert not (isolated_home / ".cache" / "huggingface").exists()
     assert _agent_json()["payloads"][0]["text"] == SCRIPTED_REPLY
+    # A web page in the user's browser gets no CORS grant to read the engine's answers.
+    connection = http.client.HTTPConnection("127.0.0.1", state["port"], timeout=30)
+    connection.request("GET", "/v1/models", headers={"Origin": "https://evil.example"})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.status == 200
+    assert response.getheader("Access-Control-Allow-Origin") in (None, "")
 
     config = _config(isolated_home)
     # core.md §2.1 / §2.3 and the localService block; interop-ts.md §e: `name` is required.

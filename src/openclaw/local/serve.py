@@ -229,6 +229,9 @@ class EmbeddedServer:
         params.use_jinja = True
         params.endpoint_metrics = True
         params.ui = False
+        # No CORS grant: a web page in the user's browser must not read the engine's answers
+        # (llama.cpp allows every origin by default). The CLIs do not use CORS.
+        params.cors_origins = ""
         if options.alias:
             params.model_alias = {options.alias}
         if options.api_key:
