@@ -53,7 +53,8 @@ def local() -> None:
 def status(provider: str | None, as_json: bool) -> None:
     """Whether the engine runs: pid, port, model, context and uptime."""
     from openclaw.local.engine import engine_health
-    from openclaw.local.state import live_state, log_path, printable
+    from openclaw.local.spec import safe_text
+    from openclaw.local.state import live_state, log_path
 
     cfg = _load()
     pid, config = _engine_provider(cfg, provider)
@@ -75,7 +76,7 @@ def status(provider: str | None, as_json: bool) -> None:
     if as_json:
         echo_json(payload)
         return
-    model = printable(str(payload["model"] or "?"))
+    model = safe_text(str(payload["model"] or "?"), 400)
     if recorded is None:
         click.echo(f"{pid}: engine stopped (starts on the next request; port {config.port})")
         click.echo(f"  model:   {model}")
@@ -87,7 +88,7 @@ def status(provider: str | None, as_json: bool) -> None:
     click.echo(f"  model:   {model}")
     click.echo(f"  context: {recorded.context} tokens")
     click.echo(f"  uptime:  {_duration(recorded.uptime())}")
-    click.echo(f"  backend: {printable(recorded.backend)}")
+    click.echo(f"  backend: {safe_text(recorded.backend)}")
 
 
 def _duration(seconds: float) -> str:

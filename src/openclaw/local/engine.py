@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 from openclaw.config.paths import Paths
 from openclaw.errors import EngineError, NetworkError, OpenClawError, UnreachableError
 from openclaw.local import state as engine_state
-from openclaw.local.state import EngineState, printable
+from openclaw.local.spec import safe_text
+from openclaw.local.state import EngineState
 
 DEFAULT_READY_TIMEOUT_MS = 120_000
 STOP_TIMEOUT = 10.0
@@ -62,7 +63,7 @@ class EngineConfig:
 
     @property
     def label(self) -> str:
-        return printable(Path(self.model_file).name if self.model_file else self.command, 80)
+        return safe_text(Path(self.model_file).name if self.model_file else self.command, 80)
 
 
 def _flag_value(args: tuple[str, ...], *names: str) -> str | None:
@@ -96,7 +97,7 @@ def engine_config(provider_id: str, provider_cfg: Mapping[str, Any]) -> EngineCo
     if parts.hostname not in _LOOPBACK_HOSTS or parts.port is None:
         raise EngineError(
             f"{where}.baseUrl must name a loopback address and port for a local engine "
-            f"(got {printable(base, 100)})"
+            f"(got {safe_text(base, 100)})"
         )
     raw_args = service.get("args")
     args = tuple(str(a) for a in raw_args) if isinstance(raw_args, list) else ()
@@ -279,7 +280,7 @@ def _spawn(paths: Paths, config: EngineConfig) -> subprocess.Popen[bytes]:
         options["start_new_session"] = True  # Ctrl-C in the terminal must not reach it
     with engine_state.open_log(paths, config.provider_id) as log:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        log.write(f"--- {stamp} openclaw: starting {printable(' '.join(command), 500)}\n".encode())
+        log.write(f"--- {stamp} openclaw: starting {safe_text(' '.join(command), 500)}\n".encode())
         log.flush()
         try:
             return subprocess.Popen(
@@ -294,7 +295,7 @@ def _spawn(paths: Paths, config: EngineConfig) -> subprocess.Popen[bytes]:
             )
         except OSError as exc:
             raise EngineError(
-                f"Cannot run the engine command {printable(config.command, 120)}: "
+                f"Cannot run the engine command {safe_text(config.command, 120)}: "
                 f"{exc.strerror or exc}",
                 hint=f"Check models.providers.{config.provider_id}.localService.command.",
             ) from None

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw.config.kinds import LLAMA_CPP
 from openclaw.errors import OpenClawError, UsageError
-from openclaw.local.state import printable
+from openclaw.local.spec import safe_text
 
 if TYPE_CHECKING:
     from openclaw.config.paths import Paths
@@ -60,16 +60,16 @@ class ModelChoice:
 def _local_file(text: str) -> ModelChoice:
     path = Path(text).expanduser()
     if not path.is_file():
-        raise UsageError(f"--model-path {printable(text)}: no such file")
+        raise UsageError(f"--model-path {safe_text(text, 300)}: no such file")
     try:
         with open(path, "rb") as handle:
             magic = handle.read(4)
     except OSError as exc:
         raise UsageError(
-            f"--model-path {printable(text)}: cannot read it ({exc.strerror})"
+            f"--model-path {safe_text(text, 300)}: cannot read it ({exc.strerror})"
         ) from None
     if magic != b"GGUF":
-        raise UsageError(f"--model-path {printable(text)} is not a GGUF model file")
+        raise UsageError(f"--model-path {safe_text(text, 300)} is not a GGUF model file")
     path = Path(os.path.abspath(path))
     model_id = model_id_for_file(path)
     return ModelChoice(path, model_id, model_id, path.stat().st_size)
@@ -298,7 +298,7 @@ def setup_engine(req: SetupRequest) -> EngineSetup:
         workspace=paths.display(workspace),
         sessions=paths.display(paths.sessions_dir()),
         lines=[
-            f"Model: {printable(str(model.path))} ({human_bytes(model.size)})",
+            f"Model: {safe_text(str(model.path), 400)} ({human_bytes(model.size)})",
             f"Engine: {base_url} (pid {info.pid}), {context} context tokens; "
             "it stops after 15 idle minutes and starts again on the next request.",
         ],

@@ -23,17 +23,12 @@ from typing import Any
 from openclaw.config.atomic import atomic_write, ensure_private_dir
 from openclaw.config.paths import Paths
 from openclaw.errors import EngineError
+from openclaw.local.spec import safe_text
 
 ENGINE_DIR = "local"
 #: A log larger than this is emptied when the next engine starts.
 LOG_LIMIT_BYTES = 4 * 1024 * 1024
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def printable(text: str, limit: int = 200) -> str:
-    """Text from files or servers, fit for one terminal line: no control characters, bounded."""
-    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -210,7 +205,7 @@ def log_tail(paths: Paths, provider_id: str, lines: int = 15) -> list[str]:
             text = handle.read().decode("utf-8", errors="replace")
     except OSError:
         return []
-    return [printable(line, 300) for line in text.splitlines()[-lines:]]
+    return [safe_text(line, 300) for line in text.splitlines()[-lines:]]
 
 
 @contextlib.contextmanager
