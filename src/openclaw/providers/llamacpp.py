@@ -30,6 +30,8 @@ async def ensure_local_engine(
 
     Returns False for a provider without the block (nothing to do). Raises EngineError.
     """
+    if not isinstance(provider_cfg.get("localService"), dict):
+        return False  # a server the user runs: nothing to import or start
     import anyio
 
     from openclaw.config.paths import resolve_paths
