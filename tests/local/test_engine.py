@@ -301,6 +301,24 @@ def test_engine_stops_itself_after_idle_stop_ms(
     assert restarted != pid
 
 
+def test_moving_the_engine_to_another_port_stops_the_old_one(
+    isolated_home: Path, local_model: Path, engine_pids: list[int]
+) -> None:
+    from openclaw.net.ports import free_loopback_port
+
+    old = _onboard_local(local_model)
+    engine_pids.append(old["pid"])
+    new_port = free_loopback_port()
+    path = isolated_home / ".openclaw" / "openclaw.json"
+    text = path.read_text().replace(str(old["port"]), str(new_port))
+    path.write_text(text)  # the user edits baseUrl, healthUrl and --port
+    out = _ok(run_cli("local", "start")).stdout
+    state = _state(isolated_home)
+    engine_pids.append(state["pid"])
+    assert state["port"] == new_port and f"127.0.0.1:{new_port}" in out
+    assert _wait_gone(old["pid"], 15), "the engine on the old port was left running"
+
+
 def test_two_commands_starting_together_share_one_engine(
     isolated_home: Path, local_model: Path, engine_pids: list[int]
 ) -> None:

@@ -421,6 +421,9 @@ def ensure_engine(
                 recorded = engine_state.live_state(paths, config.provider_id)
                 if recorded is not None and recorded.port == config.port:
                     presence = _await_recorded(paths, config, client, recorded)
+                elif recorded is not None:
+                    # The config moved the engine to another port: one engine per provider.
+                    stop_engine(paths, config.provider_id)
             if presence == "ours":
                 return running()
             if presence in ("foreign", "loading"):
