@@ -30,6 +30,7 @@ keys are masked before they reach an error.
     │   ├── ContextOverflowError    prompt larger than the loaded context (``requested``, ``available``)
     │   ├── MalformedResponseError  not JSON, wrong shape, HTML where JSON was expected, broken stream
     │   └── ModelLoadError          LM Studio could not load a model with the needed context
+    ├── EngineError                 the built-in llama.cpp engine cannot start (port taken, failed load)
     └── ToolError                   a tool refused or failed (reported back to the model)
 """
 
@@ -183,6 +184,10 @@ class MalformedResponseError(ProviderError):
 
 class ModelLoadError(ProviderError):
     pass
+
+
+class EngineError(OpenClawError):
+    """The built-in engine could not be started, reached or stopped."""
 
 
 class ToolError(OpenClawError):

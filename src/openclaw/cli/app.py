@@ -20,11 +20,15 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("openclaw.cli.config_cmd:config", "Read and edit openclaw.json."),
     "models": ("openclaw.cli.models_cmd:models", "List, pick and check models."),
     "net": ("openclaw.cli.net_cmd:net", "Explain what the network guard allows."),
-    "onboard": ("openclaw.cli.onboard_cmd:onboard", "Set up a model provider (LM Studio)."),
+    "onboard": (
+        "openclaw.cli.onboard_cmd:onboard",
+        "Set up a model provider or the built-in engine.",
+    ),
     "agent": ("openclaw.cli.agent_cmd:agent", "Talk to the default model."),
     "sessions": ("openclaw.cli.sessions_cmd:sessions", "List and show saved sessions."),
     "embed": ("openclaw.cli.embed_cmd:embed", "Embed text with an embedding model."),
     "doctor": ("openclaw.cli.doctor_cmd:doctor", "Find and fix problems with this HOME."),
+    "local": ("openclaw.cli.local_cmd:local", "The built-in engine; scan for local servers."),
 }
 
 

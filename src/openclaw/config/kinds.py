@@ -156,6 +156,8 @@ SGLANG = ProviderKind(
 LLAMA_CPP = ProviderKind(
     id="llama-cpp",
     label="llama.cpp",
+    # Its second mode, the built-in engine, is chosen by the provider's localService block.
+    plugin_module="openclaw.providers.llamacpp",
     aliases=("llamacpp", "llama.cpp", "llama-server"),
     default_base_url="http://127.0.0.1:8080/v1",
     key_env_vars=("LLAMA_SERVER_API_KEY",),
@@ -164,7 +166,7 @@ LLAMA_CPP = ProviderKind(
     compat=_LLAMACPP_COMPAT,
     start_hint="Start llama-server (`llama-server -m MODEL.gguf --port {port}`) and retry.",
     onboard_choices={
-        "llama-cpp": "openclaw.local.onboard:onboard",
+        "llama-cpp": "openclaw.providers.llamacpp:onboard",
         "llama-cpp-existing-server": "openclaw.providers.server_onboard:onboard",
     },
     server_choice="llama-cpp-existing-server",

@@ -154,11 +154,11 @@ async def post_json(server: Server, path: str, body: dict, timeout: float = SHOW
 
 def post_json_sync(server: Server, path: str, body: dict, timeout: float = SHOW_TIMEOUT) -> Any:
     """:func:`post_json` for synchronous callers (spec resolution), also from inside a running
-    event loop: the request runs on its own loop in a worker thread (the network layer has one,
-    asynchronous client)."""
-    from concurrent.futures import ThreadPoolExecutor
+    event loop."""
+    from openclaw.net.blocking import blocking_client
 
-    import anyio
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(anyio.run, post_json, server, path, body, timeout).result()
+    with blocking_client(server.policy, timeout=timeout, max_body_bytes=MAX_JSON_BYTES) as c:
+        response = c.request(
+            "POST", server.base + path, json=body, headers=server.request_headers(True)
+        )
+    return _decode(response, f"POST {path}")
