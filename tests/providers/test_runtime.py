@@ -17,7 +17,8 @@ from openclaw.config.loader import load_config
 from openclaw.errors import AuthError, ModelRefError
 from openclaw.providers import get_plugin
 from openclaw.providers.generic import PLUGIN as GENERIC
-from openclaw.providers.runtime import ProbeResult, probe, resolve_model_spec
+from openclaw.providers.probe import ProbeResult, probe
+from openclaw.providers.runtime import resolve_model_spec
 
 
 def _write(home: Path, providers: dict[str, Any], default: str | None = None) -> None:
@@ -200,17 +201,15 @@ def test_probe_cli_json_real_llama_server(isolated_home: Path, llama_server: Lla
 
 
 def test_probe_cli_json_stopped_server(isolated_home: Path) -> None:
+    """A closed port is a failed probe: reported as unreachable, and the command exits 1."""
     with ReplayServer() as srv:
         url = srv.base_url
     _write(isolated_home, {"llama-cpp": _provider(url, "tiny"), "vllm": _provider(url, "x")})
-    t0 = time.monotonic()
     result = run_cli("models", "status", "--probe-provider", "llama-cpp", "--json")
-    elapsed = time.monotonic() - t0
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr
     (found,) = json.loads(result.stdout)["auth"]["probes"]
     assert (found["provider"], found["status"]) == ("llama-cpp", "unreachable")
-    assert found["latencyMs"] < 3000
-    assert elapsed < 3  # interpreter start-up included
+    assert "Traceback" not in result.stderr
 
 
 def test_probe_one_provider(isolated_home: Path) -> None:
