@@ -335,8 +335,11 @@ def _run_one(
             raise failure
         return result
 
+    from openclaw.providers.lmstudio.progress import load_progress
+
     try:
-        return anyio.run(main)
+        with load_progress():  # an unloaded LM Studio model can take minutes to load
+            return anyio.run(main)
     finally:
         renderer.close()
 
