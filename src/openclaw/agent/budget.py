@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from openclaw.errors import ContextOverflowError
+from openclaw.errors import ContextOverflowError, OpenClawError
 from openclaw.llm.types import (
     AssistantMessage,
+    Context,
     ImageContent,
     Message,
     ModelSpec,
@@ -241,3 +242,30 @@ def fit_history(
             f"({fit.dropped_messages} messages) to fit {budget.model_key}'s {ctx}."
         )
     return fit
+
+
+def budget_from_server(budget: Budget, err: ContextOverflowError, context: Context) -> Budget:
+    """The budget after an overflow: the server's loaded context, and our estimate scaled by
+    how far off it was (capped: a tokenizer rarely needs 3x our characters/4 estimate)."""
+    loaded = err.available or 0
+    sent_est = estimate_prompt(context.system_prompt, context.messages, context.tools)
+    ratio = min(3.0, max(1.0, (err.requested or sent_est) / max(sent_est, 1)))
+    reserve0 = min(budget.reserve or loaded // 4, loaded // 4)
+    reserve = loaded - int((loaded - reserve0) / ratio)
+    return replace(budget, context=loaded, reserve=reserve, context_field="loaded", scale=ratio)
+
+
+def overflow_error(err: ContextOverflowError, budget: Budget, spec: ModelSpec) -> OpenClawError:
+    ctx = err.available or budget.context
+    where = f"a {ctx:,}-token context" if ctx else "its loaded context"
+    return ContextOverflowError(
+        f"{spec.key} could not fit the prompt into {where} even after trimming history: "
+        f"{err.message}",
+        requested=err.requested,
+        available=err.available,
+        hint=(
+            "Load the model with a larger context (LM Studio: `lms load <model> --context-length "
+            f"32768`) and set contextTokens in models.providers.{spec.provider_id}.models[], "
+            "or start a new session with --new."
+        ),
+    )

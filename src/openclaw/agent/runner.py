@@ -8,10 +8,9 @@ as a :class:`TurnResult` (errors included, so the transcript and summary can sti
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 
@@ -19,15 +18,36 @@ from openclaw.agent.budget import (
     Budget,
     Fit,
     PromptTooLargeError,
+    budget_from_server,
     compute_budget,
-    estimate_prompt,
     fit_history,
+    overflow_error,
     split_turns,
 )
+from openclaw.agent.call import (
+    CallOutcome,
+    StreamFn,
+    add_usage,
+    default_stream,
+    fix_usage,
+    stream_call,
+)
+from openclaw.agent.fallback import with_fallback_hint
+from openclaw.agent.history import sanitize_history as sanitize_history
 from openclaw.agent.prompt import build_system_prompt
 from openclaw.agent.sessions import SessionRef, SessionStore, validate_id
-from openclaw.agent.tools import ToolContext, ToolRegistry, default_registry
+from openclaw.agent.tools import ToolContext, ToolRegistry, default_registry, tool_error_result
 from openclaw.agent.transcript import Transcript, TranscriptData, read_transcript
+from openclaw.agent.turn_types import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
+from openclaw.agent.turn_types import MAX_TOOL_ROUNDS as MAX_TOOL_ROUNDS
+from openclaw.agent.turn_types import (
+    AbortHandle,
+    FallbackAttempt,
+    TurnObserver,
+    TurnOptions,
+    TurnResult,
+)
+from openclaw.agent.workspace import workspace_dir
 from openclaw.errors import (
     FALLBACK_TRIGGERS,
     ContextOverflowError,
@@ -41,146 +61,18 @@ from openclaw.llm.types import (
     AssistantMessage,
     ChatOptions,
     Context,
-    DoneEvent,
-    ErrorEvent,
-    Event,
     Message,
     ModelSpec,
-    TextContent,
-    TextDeltaEvent,
-    ThinkingContent,
-    ThinkingDeltaEvent,
     ToolCall,
-    ToolCallEndEvent,
-    ToolCallStartEvent,
     ToolResultMessage,
     ToolSpec,
-    Usage,
     UserMessage,
 )
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
 
-StreamFn = Callable[[ModelSpec, Context, ChatOptions], AsyncIterator[Event]]
 SpecResolver = Callable[["LoadedConfig", str | None, str], ModelSpec]
-
-MAX_TOOL_ROUNDS = 8
-DEFAULT_TIMEOUT = 600.0
-_SOURCE_RANK = {"reported": 3, "timings": 2, "estimated": 1, "none": 0}
-
-
-class TurnObserver:
-    """Callbacks for rendering a turn as it happens. All no-ops by default."""
-
-    def on_notice(self, text: str, level: Literal["info", "warn"] = "info") -> None: ...
-    def on_model(self, spec: ModelSpec, fallback_from: str | None) -> None: ...
-    def on_text(self, delta: str) -> None: ...
-    def on_thinking(self, delta: str) -> None: ...
-    def on_message_end(self, message: AssistantMessage) -> None: ...
-    def on_tool_call(self, call: ToolCall) -> None: ...
-    def on_tool_result(self, result: ToolResultMessage) -> None: ...
-
-
-class AbortHandle:
-    """Lets a signal handler (Ctrl-C) stop the stream that is running right now."""
-
-    def __init__(self) -> None:
-        self.aborted = False
-        self._scope: anyio.CancelScope | None = None
-
-    def abort(self) -> None:
-        self.aborted = True
-        if self._scope is not None:
-            self._scope.cancel()
-
-
-@dataclass
-class TurnOptions:
-    message: str
-    agent_id: str = "main"
-    model: str | None = None  # explicit ref: never falls back
-    thinking: str | None = None
-    session_key: str | None = None
-    session_id: str | None = None
-    new_session: bool = False
-    timeout: float | None = DEFAULT_TIMEOUT
-    tools: Literal["none", "default"] = "default"
-    max_tool_rounds: int = MAX_TOOL_ROUNDS
-
-
-@dataclass
-class FallbackAttempt:
-    ref: str
-    error: str
-
-
-@dataclass
-class TurnResult:
-    session_key: str
-    session_id: str
-    text: str = ""
-    provider: str | None = None
-    model: str | None = None
-    usage: Usage = field(default_factory=Usage)
-    stop_reason: str = "stop"
-    error: OpenClawError | None = None
-    duration_ms: int = 0
-    ttft_ms: int | None = None
-    tokens_per_second: float | None = None
-    attempts: list[FallbackAttempt] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
-    tools_enabled: bool = False
-    tools_note: str | None = None
-    tool_calls: int = 0
-    model_calls: int = 0
-    context_tokens: int | None = None
-    transcript_path: Path | None = None
-    sent: bool = False  # whether any request reached a model
-
-    @property
-    def fell_back(self) -> bool:
-        return bool(self.attempts) and self.error is None
-
-    @property
-    def aborted(self) -> bool:
-        return self.stop_reason == "aborted"
-
-    def usage_dict(self) -> dict[str, Any]:
-        u = self.usage
-        return {
-            "input": u.input,
-            "output": u.output,
-            "cacheRead": u.cache_read,
-            "cacheWrite": u.cache_write,
-            "total": u.total,
-            "source": u.source,
-        }
-
-
-# -- configuration helpers ---------------------------------------------------------------------
-def _agent_entry(cfg: LoadedConfig, agent_id: str) -> dict[str, Any]:
-    agents = cfg.data.get("agents")
-    items = agents.get("list") if isinstance(agents, dict) else None
-    if isinstance(items, list):
-        for item in items:
-            if isinstance(item, dict) and item.get("id") == agent_id:
-                return item
-    return {}
-
-
-def _defaults(cfg: LoadedConfig) -> dict[str, Any]:
-    agents = cfg.data.get("agents")
-    d = agents.get("defaults") if isinstance(agents, dict) else None
-    return d if isinstance(d, dict) else {}
-
-
-def workspace_dir(cfg: LoadedConfig, agent_id: str = "main") -> Path:
-    for value in (_agent_entry(cfg, agent_id).get("workspace"), _defaults(cfg).get("workspace")):
-        if isinstance(value, str) and value.strip():
-            p = Path(value.strip()).expanduser()
-            return p if p.is_absolute() else cfg.paths.state_dir / p
-    return cfg.paths.workspace_dir
 
 
 def _default_resolver(cfg: LoadedConfig, ref: str | None, agent_id: str) -> ModelSpec:
@@ -189,131 +81,7 @@ def _default_resolver(cfg: LoadedConfig, ref: str | None, agent_id: str) -> Mode
     return resolve_model_spec(cfg, ref, agent_id=agent_id)
 
 
-def _default_stream(
-    spec: ModelSpec, context: Context, options: ChatOptions
-) -> AsyncIterator[Event]:
-    from openclaw.providers.runtime import stream_model
-
-    return stream_model(spec, context, options)
-
-
-# -- history -------------------------------------------------------------------------------------
-def sanitize_history(messages: list[Message]) -> list[Message]:
-    """Make a stored history safe to replay.
-
-    Failed or aborted assistant entries keep only their text; tool calls without a result get a
-    synthetic error result; results without a call are dropped. A user message that never got an
-    answer (the turn failed or was interrupted before any text) is left out: replaying it would
-    put two user messages in a row, which strict chat templates (Gemma, Mistral) reject.
-    """
-    out: list[Message] = []
-    pending: dict[str, ToolCall] = {}
-
-    def flush() -> None:
-        for call in pending.values():
-            out.append(
-                ToolResultMessage(
-                    tool_call_id=call.id,
-                    tool_name=call.name,
-                    content=[TextContent(text="No result: the turn was interrupted.")],
-                    is_error=True,
-                )
-            )
-        pending.clear()
-
-    for msg in messages:
-        if isinstance(msg, ToolResultMessage):
-            if msg.tool_call_id in pending:
-                pending.pop(msg.tool_call_id)
-                out.append(msg)
-            continue
-        flush()
-        if isinstance(msg, AssistantMessage):
-            if msg.stop_reason in ("error", "aborted"):
-                text = msg.text
-                if not text.strip():
-                    continue
-                msg = AssistantMessage(
-                    content=[TextContent(text=text)],
-                    provider=msg.provider,
-                    model=msg.model,
-                    usage=msg.usage,
-                    stop_reason=msg.stop_reason,
-                    error_message=msg.error_message,
-                    timestamp=msg.timestamp,
-                )
-            else:
-                for call in msg.tool_calls:
-                    pending[call.id] = call
-        out.append(msg)
-    flush()
-    return [
-        msg
-        for i, msg in enumerate(out)
-        if not (
-            isinstance(msg, UserMessage)
-            and (i + 1 == len(out) or isinstance(out[i + 1], UserMessage))
-        )
-    ]
-
-
 # -- the turn ----------------------------------------------------------------------------------
-@dataclass
-class _CallOutcome:
-    message: AssistantMessage
-    error: OpenClawError | None
-    produced: bool  # any visible output streamed
-    first_token_at: float | None
-    ended_at: float
-
-
-class _StreamAccumulator:
-    """Collects one stream's events: the deltas shown so far and the final message."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        self.thinking: list[str] = []
-        self.produced = False  # any visible output streamed
-        self.first: float | None = None
-        self.final: AssistantMessage | None = None
-        self.error: OpenClawError | None = None
-
-    def _visible(self) -> None:
-        if self.first is None:
-            self.first = time.monotonic()
-        self.produced = True
-
-    def take(self, ev: Event, obs: TurnObserver) -> None:
-        if isinstance(ev, TextDeltaEvent):
-            self.texts.append(ev.delta)
-            self._visible()
-            obs.on_text(ev.delta)
-        elif isinstance(ev, ThinkingDeltaEvent):
-            self.thinking.append(ev.delta)
-            self._visible()
-            obs.on_thinking(ev.delta)
-        elif isinstance(ev, ToolCallStartEvent | ToolCallEndEvent):
-            self._visible()
-        elif isinstance(ev, DoneEvent):
-            self.final = ev.message
-            self.final.stop_reason = ev.stop_reason
-            self.final.usage = ev.usage
-        elif isinstance(ev, ErrorEvent):
-            self.final = ev.message
-            self.final.stop_reason = ev.stop_reason
-            self.error = ev.error
-            if not self.final.error_message:
-                self.final.error_message = ev.error.message
-
-    def partial_content(self) -> list[TextContent | ThinkingContent | ToolCall]:
-        content: list[TextContent | ThinkingContent | ToolCall] = []
-        if self.thinking:
-            content.append(ThinkingContent(thinking="".join(self.thinking)))
-        if self.texts:
-            content.append(TextContent(text="".join(self.texts)))
-        return content
-
-
 @dataclass
 class _ModelRun:
     """The state of one model's attempt at the turn (tool rounds, overflow retry)."""
@@ -400,95 +168,6 @@ class _Turn:
         self.secrets += [v for k, v in spec.headers.items() if is_header_secret(k)]
         if self.transcript is not None:
             self.transcript.secrets = [s for s in self.secrets if s]
-
-    # -- step "stream": one model call -------------------------------------------------------
-    async def _call(self, spec: ModelSpec, context: Context, options: ChatOptions) -> _CallOutcome:
-        """Stream one request (the provider's plugin preloads the model first when it must)."""
-        acc = _StreamAccumulator()
-        gen = self.stream_fn(spec, context, options)
-        scope = anyio.CancelScope(deadline=self.deadline if self.deadline else float("inf"))
-        self.abort._scope = scope
-        try:
-            with scope:
-                if self.abort.aborted:
-                    scope.cancel()
-                async for ev in gen:
-                    acc.take(ev, self.obs)
-        finally:
-            self.abort._scope = None
-            with anyio.CancelScope(shield=True):
-                try:
-                    await gen.aclose()  # type: ignore[attr-defined]
-                except Exception:
-                    pass
-        ended = time.monotonic()
-        final, error = acc.final, acc.error
-        if scope.cancelled_caught or final is None:
-            final, error = self._unfinished_message(spec, acc, scope.cancelled_caught)
-        if not final.provider:
-            final.provider = spec.provider_id
-        if not final.model:
-            final.model = spec.model_id
-        return _CallOutcome(final, error, acc.produced, acc.first, ended)
-
-    def _unfinished_message(
-        self, spec: ModelSpec, acc: _StreamAccumulator, cancelled: bool
-    ) -> tuple[AssistantMessage, OpenClawError | None]:
-        """The partial answer of a stream that was cut off (Ctrl-C, the deadline, no result)."""
-        error: OpenClawError | None = acc.error
-        timed_out = not self.abort.aborted and cancelled
-        if timed_out:
-            error = self._timeout_error()
-        elif not cancelled:
-            from openclaw.errors import MalformedResponseError
-
-            error = MalformedResponseError("The model stream ended without a result.")
-        self.turn_timed_out = timed_out
-        message = AssistantMessage(
-            content=acc.partial_content(),
-            provider=spec.provider_id,
-            model=spec.model_id,
-            stop_reason="aborted" if self.abort.aborted else "error",
-            error_message=(
-                "Interrupted by the user."
-                if self.abort.aborted
-                else (error.message if error else None)
-            ),
-        )
-        return message, error
-
-    def _fix_usage(self, msg: AssistantMessage, context: Context) -> None:
-        u = msg.usage
-        if msg.stop_reason == "error" and not msg.content and u.input == 0 and u.output == 0:
-            return  # nothing was processed (unreachable, refused): nothing to estimate
-        if u.source == "none" or (u.input == 0 and u.output == 0):
-            from openclaw.llm.usage import estimate_tokens
-
-            out_chars = sum(
-                len(p.text)
-                if isinstance(p, TextContent)
-                else len(p.thinking)
-                if isinstance(p, ThinkingContent)
-                else len(p.name) + len(str(p.arguments))
-                for p in msg.content
-            )
-            inp = estimate_prompt(context.system_prompt, context.messages, context.tools)
-            out = estimate_tokens(out_chars)
-            msg.usage = Usage(input=inp, output=out, total=inp + out, source="estimated")
-        elif not u.total:
-            u.total = u.input + u.output + u.cache_read + u.cache_write
-
-    def _add_usage(self, u: Usage) -> None:
-        t = self.result.usage
-        first = self.result.model_calls == 1
-        t.input += u.input
-        t.output += u.output
-        t.cache_read += u.cache_read
-        t.cache_write += u.cache_write
-        t.total += u.total or (u.input + u.output + u.cache_read + u.cache_write)
-        t.cost += u.cost
-        if first or _SOURCE_RANK.get(u.source, 0) < _SOURCE_RANK.get(t.source, 0):
-            t.source = u.source
 
     # -- the turn: resolve, then per model (fit → stream → tools)*, fallback, record ----------
     async def run(self) -> TurnResult:
@@ -580,7 +259,7 @@ class _Turn:
         if last_error is None and res.error is not None:
             last_error = res.error
         if last_error is not None:
-            res.error = _with_hint(last_error, explicit=bool(explicit), chain=chain)
+            res.error = with_fallback_hint(last_error, explicit=bool(explicit), chain=chain)
             if res.stop_reason != "aborted":
                 res.stop_reason = "error"
         elif res.fell_back and res.model:
@@ -718,10 +397,21 @@ class _Turn:
             if warning:
                 self.notice(warning, "warn")
 
-    async def _stream(self, run: _ModelRun, context: Context) -> _CallOutcome:
+    async def _stream(self, run: _ModelRun, context: Context) -> CallOutcome:
         res = self.result
         call_started = time.monotonic()
-        outcome = await self._call(run.spec, context, run.options)
+        outcome = await stream_call(
+            self.stream_fn,
+            run.spec,
+            context,
+            run.options,
+            deadline=self.deadline,
+            abort=self.abort,
+            observer=self.obs,
+            timeout_error=self._timeout_error,
+        )
+        if outcome.timed_out:
+            self.turn_timed_out = True
         res.model_calls += 1
         run.calls += 1
         if outcome.first_token_at is not None:
@@ -731,7 +421,7 @@ class _Turn:
         return outcome
 
     def _retry_after_overflow(
-        self, run: _ModelRun, history: list[Message], context: Context, outcome: _CallOutcome
+        self, run: _ModelRun, history: list[Message], context: Context, outcome: CallOutcome
     ) -> bool:
         """The server said the prompt did not fit: drop older history and retry once."""
         err = outcome.error
@@ -744,7 +434,7 @@ class _Turn:
         self.result.model_calls -= 1
         if err.available:
             # The server knows its loaded context better than the config does.
-            run.budget = _budget_from_server(run.budget, err, context)
+            run.budget = budget_from_server(run.budget, err, context)
             self.result.context_tokens = err.available
         if not self._trims_history(run, history):
             run.extra_drop = max(1, (turns + 1) // 2)
@@ -770,7 +460,7 @@ class _Turn:
             return False  # the next attempt reports it
         return trial.dropped_turns > 0
 
-    def _should_fall_back(self, run: _ModelRun, outcome: _CallOutcome) -> bool:
+    def _should_fall_back(self, run: _ModelRun, outcome: CallOutcome) -> bool:
         """A first call that failed before any output may go to the next model."""
         err = outcome.error
         if (
@@ -788,11 +478,11 @@ class _Turn:
         return True
 
     def _take_answer(
-        self, run: _ModelRun, context: Context, outcome: _CallOutcome
+        self, run: _ModelRun, context: Context, outcome: CallOutcome
     ) -> AssistantMessage:
         res, msg = self.result, outcome.message
-        self._fix_usage(msg, context)
-        self._add_usage(msg.usage)
+        fix_usage(msg, context)
+        add_usage(res.usage, msg.usage, first=res.model_calls == 1)
         res.provider, res.model = (
             msg.provider or run.spec.provider_id,
             msg.model or run.spec.model_id,
@@ -812,7 +502,7 @@ class _Turn:
         if err is not None or msg.stop_reason in ("error", "aborted"):
             res.error = None if self.abort.aborted else err
             if isinstance(res.error, ContextOverflowError):
-                res.error = _overflow_error(res.error, run.budget, run.spec)
+                res.error = overflow_error(res.error, run.budget, run.spec)
             return True
         if not msg.tool_calls:
             return True
@@ -845,64 +535,14 @@ class _Turn:
 
     async def _run_tool(self, run: _ModelRun, call: ToolCall) -> ToolResultMessage:
         if run.registry is None:
-            return _tool_error(call, "Tools are disabled for this conversation.")
+            return tool_error_result(call, "Tools are disabled for this conversation.")
         with anyio.CancelScope(deadline=self.deadline if self.deadline else float("inf")) as scope:
             self.abort._scope = scope
             result = await run.registry.execute(call, run.tools)
         self.abort._scope = None
         if scope.cancelled_caught:
-            return _tool_error(call, "Interrupted.")
+            return tool_error_result(call, "Interrupted.")
         return result
-
-
-def _tool_error(call: ToolCall, text: str) -> ToolResultMessage:
-    return ToolResultMessage(
-        tool_call_id=call.id,
-        tool_name=call.name,
-        content=[TextContent(text=text)],
-        is_error=True,
-    )
-
-
-def _budget_from_server(budget: Budget, err: ContextOverflowError, context: Context) -> Budget:
-    """The budget after an overflow: the server's loaded context, and our estimate scaled by
-    how far off it was (capped: a tokenizer rarely needs 3x our characters/4 estimate)."""
-    loaded = err.available or 0
-    sent_est = estimate_prompt(context.system_prompt, context.messages, context.tools)
-    ratio = min(3.0, max(1.0, (err.requested or sent_est) / max(sent_est, 1)))
-    reserve0 = min(budget.reserve or loaded // 4, loaded // 4)
-    reserve = loaded - int((loaded - reserve0) / ratio)
-    return replace(budget, context=loaded, reserve=reserve, context_field="loaded", scale=ratio)
-
-
-def _overflow_error(err: ContextOverflowError, budget: Budget, spec: ModelSpec) -> OpenClawError:
-    ctx = err.available or budget.context
-    where = f"a {ctx:,}-token context" if ctx else "its loaded context"
-    return ContextOverflowError(
-        f"{spec.key} could not fit the prompt into {where} even after trimming history: "
-        f"{err.message}",
-        requested=err.requested,
-        available=err.available,
-        hint=(
-            "Load the model with a larger context (LM Studio: `lms load <model> --context-length "
-            f"32768`) and set contextTokens in models.providers.{spec.provider_id}.models[], "
-            "or start a new session with --new."
-        ),
-    )
-
-
-def _with_hint(err: OpenClawError, *, explicit: bool, chain: list[str | None]) -> OpenClawError:
-    if not isinstance(err, FALLBACK_TRIGGERS):
-        return err
-    if explicit:
-        extra = "An explicitly chosen model never falls back; drop --model to use the fallbacks."
-    elif len(chain) <= 1:
-        extra = "Or add a fallback model: openclaw models fallbacks add <provider/model>."
-    else:
-        extra = "Every configured fallback model failed too."
-    hint = f"{err.hint} {extra}" if err.hint else extra
-    err.hint = hint
-    return err
 
 
 async def run_turn(
@@ -944,7 +584,7 @@ async def run_turn(
         registry,
         observer or TurnObserver(),
         abort or AbortHandle(),
-        stream_fn or _default_stream,
+        stream_fn or default_stream,
         resolve_spec or _default_resolver,
         store,
         session,
