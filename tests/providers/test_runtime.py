@@ -242,3 +242,13 @@ def test_unsupported_api_is_a_clear_error(isolated_home: Path) -> None:
     assert event.type == "error"
     assert "not supported" in event.error.message
     assert "11434/v1" in (event.error.hint or "")
+
+
+def test_probe_provider_accepts_an_alias_of_the_configured_key(isolated_home: Path) -> None:
+    from tests.servers.fake_lmstudio import FakeLMStudio, Reply
+
+    with FakeLMStudio() as fake:
+        fake.script(Reply(text="OK"))
+        _write(isolated_home, {"llama.cpp": _provider(fake.base_url, "qwen/qwen3.5-9b")})
+        (result,) = _probe(provider="llamacpp")
+    assert (result.provider, result.status) == ("llama.cpp", "ok"), result.message

@@ -164,9 +164,12 @@ async def probe(
 
     providers = cfg.providers()
     if provider is not None:
-        if provider not in providers:
+        from openclaw.config.kinds import find_provider_key
+
+        found = find_provider_key(providers, provider)  # an alias finds the configured key
+        if found is None:
             return [ProbeResult(provider, None, "error", message="provider is not configured")]
-        providers = {provider: providers[provider]}
+        providers = {found: providers[found]}
     results: dict[str, ProbeResult] = {}
 
     async def run(pid: str, pcfg: dict) -> None:
