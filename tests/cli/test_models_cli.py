@@ -191,3 +191,40 @@ def test_set_and_fallbacks_reject_junk_refs_and_write_nothing(
         assert result.stdout == "" and "Traceback" not in result.stderr
     assert reference_home.read_bytes() == before
     assert not reference_home.with_name("openclaw.json.bak").exists()
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "code", "line"),
+    [
+        (-60, 1, "Missing credentials for providers in use: cloud"),
+        (3600, 2, "Credentials expiring soon for providers in use: cloud"),
+        (30 * 24 * 3600, 0, None),
+    ],
+)
+def test_status_check_follows_token_expiry(
+    isolated_home: Path, expires_in: int, code: int, line: str | None
+) -> None:
+    """core.md §3.4: --check exits 1 for expired credentials in use, 2 when they expire soon."""
+    import time
+
+    from openclaw.auth.profiles import AuthProfileStore
+    from openclaw.config.paths import resolve_paths
+
+    assert run_cli("config", "set", "models.providers.cloud",
+                   '{baseUrl: "https://api.example.com/v1", models: [{id: "m"}]}').returncode == 0  # fmt: skip
+    assert run_cli("models", "set", "cloud/m").returncode == 0
+    expires_ms = int((time.time() + expires_in) * 1000)
+
+    def add_token(doc: dict) -> None:
+        doc["profiles"]["cloud:work"] = {
+            "type": "token", "provider": "cloud", "token": KEY, "expires": expires_ms,
+        }  # fmt: skip
+
+    AuthProfileStore(resolve_paths().auth_profiles_path()).update(add_token)
+    plain = run_cli("models", "status")
+    assert plain.returncode == 0  # without --check the overview always succeeds
+    check = run_cli("models", "status", "--check")
+    assert check.returncode == code, check.stderr
+    if line:
+        assert line in check.stdout
+    assert KEY not in check.output

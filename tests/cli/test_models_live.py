@@ -76,8 +76,40 @@ def test_probe(isolated_home: Path, fake: FakeLMStudio) -> None:
     assert probes and probes[0]["provider"] == "lmstudio"
     assert TOKEN not in result.output
     text = run_cli("models", "status", "--probe", env={"LM_API_TOKEN": "WRONG-token-123456"})
-    assert text.returncode == 0
+    assert text.returncode == 1  # a rejected key is a failed probe
     assert "Probes" in text.stdout and "auth" in text.stdout
+
+
+def test_probe_of_unknown_model_exits_1(isolated_home: Path, fake: FakeLMStudio) -> None:
+    path = isolated_home / ".openclaw" / "openclaw.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"models": {"providers": {"lmstudio": {
+        "baseUrl": f"{fake.server_url}/v1", "apiKey": "LM_API_TOKEN",
+        "models": [{"id": "nobody/no-such-model"}]}}}}))  # fmt: skip
+    result = run_cli("models", "status", "--probe", "--json", env={"LM_API_TOKEN": TOKEN})
+    assert result.returncode == 1, result.stderr
+    (probe,) = json.loads(result.stdout)["auth"]["probes"]
+    assert probe["status"] != "ok"
+
+
+def test_probe_loading_a_model_prints_a_plain_line_off_a_terminal(
+    isolated_home: Path, fake: FakeLMStudio
+) -> None:
+    """An installed, unloaded model is loaded for the probe; stderr (a pipe) gets plain
+    lines naming the model and context instead of a spinner."""
+    fake.load_delay = 0.5
+    path = isolated_home / ".openclaw" / "openclaw.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"models": {"providers": {"lmstudio": {
+        "baseUrl": f"{fake.server_url}/v1", "apiKey": "LM_API_TOKEN",
+        "models": [{"id": "qwen/qwen3-coder-30b", "contextTokens": 16384}]}}}}))  # fmt: skip
+    result = run_cli("models", "status", "--probe", env={"LM_API_TOKEN": TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert "Loading qwen/qwen3-coder-30b in LM Studio (16384 context tokens)…\n" in result.stderr
+    assert "Load of qwen/qwen3-coder-30b finished" in result.stderr
+    assert "\x1b" not in result.stderr and "\r" not in result.stderr
+    loads = [r for r in fake.requests if r.path == "/api/v1/models/load"]
+    assert [r.json["context_length"] for r in loads] == [16384]
 
 
 def test_refresh_fills_gaps_in_configured_rows(isolated_home: Path, fake: FakeLMStudio) -> None:

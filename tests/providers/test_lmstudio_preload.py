@@ -344,7 +344,7 @@ def test_failure_then_success_after_window(fake_lmstudio: FakeLMStudio) -> None:
     second = anyio.run(lambda: _ready(fake_lmstudio))
     assert second.warning is None and second.checked
     assert fake_lmstudio.count("POST", "/api/v1/models/load") == 2
-    assert preload._state.backoff == {}
+    assert preload.state().backoff == {}
 
 
 def test_required_context_error_is_sticky(fake_lmstudio: FakeLMStudio) -> None:

@@ -6,17 +6,23 @@ message) against the model's context: ``contextTokens`` when configured, else
 quarter of the context). History that does not fit is dropped oldest turn first; the system
 prompt and the current turn always stay. When even that is too big the turn stops before
 anything is sent.
+
+The answer gets the model's ``maxTokens`` but never more than the context left after the
+prompt (:meth:`Budget.answer_tokens`): sending the whole window as ``max_tokens`` lets a model
+ramble until the context is full. The user is warned only when the prompt really leaves too
+little room for an answer (:meth:`Budget.room_warning`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from openclaw.errors import ContextOverflowError
+from openclaw.errors import ContextOverflowError, OpenClawError
 from openclaw.llm.types import (
     AssistantMessage,
+    Context,
     ImageContent,
     Message,
     ModelSpec,
@@ -32,8 +38,11 @@ from openclaw.llm.usage import estimate_tokens
 PER_MESSAGE_OVERHEAD = 4
 #: An image part, roughly (vision encoders vary widely).
 IMAGE_TOKENS = 800
-#: The reference refuses contexts below this; here it is only a warning.
+#: The reference refuses contexts below this (informational: :attr:`Budget.small`).
 SMALL_CONTEXT = 16000
+#: Warn when fewer tokens than this (or than the model's maxTokens, if smaller) are left for
+#: the answer after the prompt.
+MIN_ANSWER_ROOM = 1024
 
 
 class PromptTooLargeError(ContextOverflowError):
@@ -104,7 +113,9 @@ class Budget:
     model_key: str
     context: int | None  # None: unknown, no trimming
     reserve: int
-    context_field: str  # "contextTokens" | "contextWindow" | "unknown"
+    context_field: str  # "contextTokens" | "contextWindow" | "loaded" | "unknown"
+    max_tokens: int | None = None  # the model's configured maxTokens
+    scale: float = 1.0  # real tokens per estimated token, once a server has told us
 
     @property
     def available(self) -> int | None:
@@ -114,6 +125,31 @@ class Budget:
     def small(self) -> bool:
         return self.context is not None and self.context < SMALL_CONTEXT
 
+    def answer_room(self, prompt_tokens: int) -> int | None:
+        """Tokens of context left after a prompt of about ``prompt_tokens`` (estimated)."""
+        if self.context is None:
+            return None
+        return self.context - int(prompt_tokens * self.scale)
+
+    def answer_tokens(self, prompt_tokens: int) -> int | None:
+        """``max_tokens`` for the request: maxTokens capped by the room the prompt leaves."""
+        room = self.answer_room(prompt_tokens)
+        if room is None:
+            return self.max_tokens
+        room = max(room, 1)
+        return min(self.max_tokens, room) if self.max_tokens else room
+
+    def room_warning(self, prompt_tokens: int) -> str | None:
+        room = self.answer_room(prompt_tokens)
+        wanted = min(self.max_tokens or MIN_ANSWER_ROOM, MIN_ANSWER_ROOM)
+        if room is None or self.context is None or room >= wanted:
+            return None
+        return (
+            f"The prompt takes about {self.context - room:,} of {self.model_key}'s "
+            f"{self.context:,} context tokens, leaving only {max(room, 0):,} for the answer; "
+            "it may be cut short."
+        )
+
 
 def compute_budget(spec: ModelSpec) -> Budget:
     context = spec.context_tokens
@@ -122,12 +158,12 @@ def compute_budget(spec: ModelSpec) -> Budget:
         field_name = (
             "contextTokens" if spec.row.get("contextTokens") == context else "contextWindow"
         )
-    if context is None:
-        return Budget(spec.key, None, 0, field_name)
-    quarter = context // 4
     max_tokens = spec.max_tokens
+    if context is None:
+        return Budget(spec.key, None, 0, field_name, max_tokens)
+    quarter = context // 4
     reserve = min(max_tokens, quarter) if max_tokens else quarter
-    return Budget(spec.key, context, reserve, field_name)
+    return Budget(spec.key, context, reserve, field_name, max_tokens)
 
 
 def split_turns(messages: Sequence[Message]) -> list[list[Message]]:
@@ -206,3 +242,30 @@ def fit_history(
             f"({fit.dropped_messages} messages) to fit {budget.model_key}'s {ctx}."
         )
     return fit
+
+
+def budget_from_server(budget: Budget, err: ContextOverflowError, context: Context) -> Budget:
+    """The budget after an overflow: the server's loaded context, and our estimate scaled by
+    how far off it was (capped: a tokenizer rarely needs 3x our characters/4 estimate)."""
+    loaded = err.available or 0
+    sent_est = estimate_prompt(context.system_prompt, context.messages, context.tools)
+    ratio = min(3.0, max(1.0, (err.requested or sent_est) / max(sent_est, 1)))
+    reserve0 = min(budget.reserve or loaded // 4, loaded // 4)
+    reserve = loaded - int((loaded - reserve0) / ratio)
+    return replace(budget, context=loaded, reserve=reserve, context_field="loaded", scale=ratio)
+
+
+def overflow_error(err: ContextOverflowError, budget: Budget, spec: ModelSpec) -> OpenClawError:
+    ctx = err.available or budget.context
+    where = f"a {ctx:,}-token context" if ctx else "its loaded context"
+    return ContextOverflowError(
+        f"{spec.key} could not fit the prompt into {where} even after trimming history: "
+        f"{err.message}",
+        requested=err.requested,
+        available=err.available,
+        hint=(
+            "Load the model with a larger context (LM Studio: `lms load <model> --context-length "
+            f"32768`) and set contextTokens in models.providers.{spec.provider_id}.models[], "
+            "or start a new session with --new."
+        ),
+    )

@@ -378,3 +378,8 @@ def describe_call(call: ToolCall, limit: int = 120) -> str:
     if len(args) > limit:
         args = args[: limit - 1] + "…"
     return f"{call.name} {args}"
+
+
+def tool_error_result(call: ToolCall, text: str) -> ToolResultMessage:
+    """A failed tool result the model can read (tools disabled, interrupted)."""
+    return _result(call, text, True)

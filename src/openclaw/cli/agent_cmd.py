@@ -18,6 +18,7 @@ from openclaw.llm.types import THINKING_LEVELS
 from openclaw.textsafe import json_text, visible
 
 if TYPE_CHECKING:
+    from openclaw.agent.chat import ChatSession
     from openclaw.agent.runner import TurnOptions, TurnResult
     from openclaw.agent.tools import ToolRegistry
     from openclaw.config.loader import LoadedConfig
@@ -337,8 +338,11 @@ def _run_one(
             raise failure
         return result
 
+    from openclaw.providers.lmstudio.progress import load_progress
+
     try:
-        return anyio.run(main)
+        with load_progress():  # an unloaded LM Studio model can take minutes to load
+            return anyio.run(main)
     finally:
         renderer.close()
 
@@ -350,16 +354,6 @@ def _load_config() -> LoadedConfig:
     for w in cfg.warnings:
         click.echo(f"Warning: {w}", err=True)
     return cfg
-
-
-def _configured_timeout(cfg: LoadedConfig) -> float | None:
-    """agents.defaults.timeoutSeconds caps a turn when --timeout is not given."""
-    agents = cfg.data.get("agents")
-    defaults = agents.get("defaults") if isinstance(agents, dict) else None
-    value = defaults.get("timeoutSeconds") if isinstance(defaults, dict) else None
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    return None
 
 
 def _parse_timeout(text: str | None) -> float | None:
@@ -386,6 +380,22 @@ def _validate(thinking: str | None, tools: str) -> None:
         )
     if tools not in ("none", "default"):
         raise UsageError(f"Unknown tool set {tools!r}", hint="Use --tools default or --tools none.")
+
+
+def _read_message(message: str | None, as_json: bool) -> str | None:
+    """-m, else piped stdin; None means the interactive chat."""
+    if message is None and not _isatty(sys.stdin):
+        message = sys.stdin.read()
+        if not message.strip():
+            raise UsageError("No message: stdin was empty.", hint='Use -m "your message".')
+    if message is not None and not message.strip():
+        raise UsageError("The message is empty.", hint='Use -m "your message".')
+    if message is None and as_json:
+        raise UsageError(
+            "--json needs a message: the interactive chat has no JSON output.",
+            hint='Use -m "your message" --json, or pipe the message on stdin.',
+        )
+    return message
 
 
 @click.command("agent")
@@ -416,6 +426,7 @@ def agent(
     agent_id: str,
 ) -> int:
     """Talk to the default model: one turn with -m, a chat on a terminal."""
+    from openclaw.agent.chat import configured_timeout
     from openclaw.agent.runner import DEFAULT_TIMEOUT, TurnOptions
     from openclaw.agent.sessions import validate_id
 
@@ -424,17 +435,7 @@ def agent(
     validate_id(agent_id, "agent id")
     if session_id is not None:
         validate_id(session_id, "session id")
-    if message is None and not _isatty(sys.stdin):
-        message = sys.stdin.read()
-        if not message.strip():
-            raise UsageError("No message: stdin was empty.", hint='Use -m "your message".')
-    if message is not None and not message.strip():
-        raise UsageError("The message is empty.", hint='Use -m "your message".')
-    if message is None and as_json:
-        raise UsageError(
-            "--json needs a message: the interactive chat has no JSON output.",
-            hint='Use -m "your message" --json, or pipe the message on stdin.',
-        )
+    message = _read_message(message, as_json)
     show_thinking = not hide_thinking and thinking != "off"
     cfg = _load_config()
     opts = TurnOptions(
@@ -445,7 +446,7 @@ def agent(
         session_key=session_key,
         session_id=session_id,
         new_session=new_session,
-        timeout=timeout or _configured_timeout(cfg) or DEFAULT_TIMEOUT,
+        timeout=timeout or configured_timeout(cfg) or DEFAULT_TIMEOUT,
         tools="none" if tools_mode == "none" else "default",
     )
     if message is None:
@@ -481,34 +482,22 @@ CHAT_HELP = """Commands:
 
 
 def chat_loop(cfg: LoadedConfig, opts: TurnOptions, *, show_thinking: bool) -> int:
-    from dataclasses import replace
-
-    from openclaw.agent.sessions import SessionStore
-    from openclaw.models.catalog import resolved_default_ref
+    from openclaw.agent.chat import ChatSession
 
     try:
         import readline  # noqa: F401  (line editing and history for input())
     except ImportError:
         pass
-    store = SessionStore(cfg.paths.sessions_dir(opts.agent_id))
-    session = store.resolve(
-        agent_id=opts.agent_id,
-        key=opts.session_key,
-        session_id=opts.session_id,
-        new=opts.new_session,
-    )
-    key, sid = session.key, session.session_id
-    base = replace(opts, session_key=key, session_id=sid, new_session=False)
+    chat = ChatSession(cfg, opts)
     renderer = RichRenderer(show_thinking=show_thinking)
     out = renderer.console
-    primary = resolved_default_ref(cfg, opts.agent_id)
     out.print(
-        f"openclaw chat · session {sid} · model {opts.model or primary or '(none configured)'}"
+        f"openclaw chat · session {chat.session_id} · model "
+        f"{opts.model or chat.default_model() or '(none configured)'}"
         " · /help for commands, /exit to leave",
         style="dim",
         markup=False,
     )
-    last: TurnResult | None = None
     interrupted_at_prompt = False
     while True:
         try:
@@ -528,40 +517,44 @@ def chat_loop(cfg: LoadedConfig, opts: TurnOptions, *, show_thinking: bool) -> i
         if not text:
             continue
         if text.startswith("/"):
-            cmd, _, arg = text.partition(" ")
-            arg = arg.strip()
-            if cmd in ("/exit", "/quit", "/q"):
+            if _chat_command(chat, text, out) == "exit":
                 return 0
-            if cmd == "/help":
-                out.print(CHAT_HELP, markup=False)
-            elif cmd == "/new":
-                from openclaw.agent.sessions import new_session_id
+            continue
+        _chat_turn(cfg, chat, line, renderer)
 
-                sid = new_session_id()
-                base = replace(base, session_id=sid)
-                out.print(f"New session {sid}.", style="dim", markup=False)
-            elif cmd == "/model":
-                base = _chat_model(cfg, store, base, key, sid, arg, out)
-            elif cmd == "/think":
-                base = _chat_think(store, base, key, sid, arg, out)
-            elif cmd == "/usage":
-                _chat_usage(store, key, last, out)
-            else:
-                out.print(f"Unknown command {cmd}. /help lists the commands.", markup=False)
-            continue
-        turn_opts = replace(base, message=line)
-        try:
-            result = _run_one(cfg, turn_opts, renderer)
-        except OpenClawError as exc:
-            _print_error(exc)
-            continue
-        last = result
-        sid = result.session_id
-        base = replace(base, session_id=sid)
-        if _worth_a_summary(result):
-            renderer.summary(summary_line(result))
-        if result.error is not None:
-            _print_error(result.error)
+
+def _chat_turn(cfg: LoadedConfig, chat: ChatSession, line: str, renderer: RichRenderer) -> None:
+    try:
+        result = _run_one(cfg, chat.options_for(line), renderer)
+    except OpenClawError as exc:
+        _print_error(exc)
+        return
+    chat.finished(result)
+    if _worth_a_summary(result):
+        renderer.summary(summary_line(result))
+    if result.error is not None:
+        _print_error(result.error)
+
+
+def _chat_command(chat: ChatSession, text: str, out: Any) -> str | None:
+    """One slash command; "exit" when the chat should end."""
+    cmd, _, arg = text.partition(" ")
+    arg = arg.strip()
+    if cmd in ("/exit", "/quit", "/q"):
+        return "exit"
+    if cmd == "/help":
+        out.print(CHAT_HELP, markup=False)
+    elif cmd == "/new":
+        out.print(f"New session {chat.new_session()}.", style="dim", markup=False)
+    elif cmd == "/model":
+        _chat_model(chat, arg, out)
+    elif cmd == "/think":
+        _chat_think(chat, arg, out)
+    elif cmd == "/usage":
+        _chat_usage(chat, out)
+    else:
+        out.print(f"Unknown command {cmd}. /help lists the commands.", markup=False)
+    return None
 
 
 def _print_error(exc: OpenClawError) -> None:
@@ -570,74 +563,39 @@ def _print_error(exc: OpenClawError) -> None:
         click.echo(f"Hint: {visible(exc.hint)}", err=True)
 
 
-def _chat_model(
-    cfg: LoadedConfig, store: Any, base: TurnOptions, key: str, sid: str, arg: str, out: Any
-) -> TurnOptions:
-    from dataclasses import replace
-
-    from openclaw.models.catalog import resolved_default_ref
-
+def _chat_model(chat: ChatSession, arg: str, out: Any) -> None:
     if not arg:
-        entry = store.get(key) or {}
-        cur = base.model or (
-            f"{entry.get('providerOverride')}/{entry.get('modelOverride')}"
-            if entry.get("modelOverride")
-            else None
-        )
-        out.print(
-            f"Model: {cur or resolved_default_ref(cfg, base.agent_id) or '(none configured)'}",
-            markup=False,
-        )
-        return base
-    if arg == "default":
-        store.set_overrides(key, sid, providerOverride=None, modelOverride=None)
+        out.print(f"Model: {chat.current_model() or '(none configured)'}", markup=False)
+    elif arg == "default":
+        chat.clear_model()
         out.print("Model override cleared; using the default (with fallbacks).", markup=False)
-        return replace(base, model=None)
-    try:
-        from openclaw.providers.runtime import resolve_model_spec
-
-        spec = resolve_model_spec(cfg, arg, agent_id=base.agent_id)
-    except OpenClawError as exc:
-        _print_error(exc)
-        return base
-    store.set_overrides(key, sid, providerOverride=spec.provider_id, modelOverride=spec.model_id)
-    out.print(f"Model set to {spec.key} for this session.", markup=False)
-    return replace(base, model=spec.key)
+    else:
+        try:
+            key = chat.set_model(arg)
+        except OpenClawError as exc:
+            _print_error(exc)
+            return
+        out.print(f"Model set to {key} for this session.", markup=False)
 
 
-def _chat_think(
-    store: Any, base: TurnOptions, key: str, sid: str, arg: str, out: Any
-) -> TurnOptions:
-    from dataclasses import replace
-
+def _chat_think(chat: ChatSession, arg: str, out: Any) -> None:
     if not arg:
-        entry = store.get(key) or {}
-        out.print(
-            f"Thinking: {base.thinking or entry.get('thinkingLevel') or 'model default'}",
-            markup=False,
-        )
-        return base
-    if arg not in THINKING_LEVELS:
+        out.print(f"Thinking: {chat.thinking() or 'model default'}", markup=False)
+    elif chat.set_thinking(arg):
+        out.print(f"Thinking level: {arg}", markup=False)
+    else:
         out.print("Use one of: " + ", ".join(THINKING_LEVELS), markup=False)
-        return base
-    store.set_overrides(key, sid, thinkingLevel=arg)
-    out.print(f"Thinking level: {arg}", markup=False)
-    return replace(base, thinking=arg)
 
 
-def _chat_usage(store: Any, key: str, last: TurnResult | None, out: Any) -> None:
-    entry = store.get(key) or {}
+def _chat_usage(chat: ChatSession, out: Any) -> None:
+    u = chat.usage()
     out.print(
-        "Session: {i:,} in / {o:,} out / {c:,} cached / {t:,} total tokens".format(
-            i=entry.get("inputTokens", 0),
-            o=entry.get("outputTokens", 0),
-            c=entry.get("cacheRead", 0),
-            t=entry.get("totalTokens", 0),
-        ),
+        f"Session: {u.input:,} in / {u.output:,} out / {u.cache_read:,} cached / "
+        f"{u.total:,} total tokens",
         markup=False,
     )
-    if last is not None:
-        out.print("Last turn: " + summary_line(last), markup=False)
+    if chat.last is not None:
+        out.print("Last turn: " + summary_line(chat.last), markup=False)
 
 
 __all__ = ["agent", "result_json", "summary_line"]

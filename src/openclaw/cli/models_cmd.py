@@ -13,13 +13,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openclaw.cli import pull_cmd
-from openclaw.cli.common import echo_json, echo_safe, print_error, warn
+from openclaw.cli.common import echo_json, echo_safe, warn
 from openclaw.cli.config_cmd import load_for_command, report_write
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
-    from openclaw.models.catalog import CatalogEntry
+    from openclaw.errors import OpenClawError
+    from openclaw.models.listing import ListRow
     from openclaw.models.refs import ModelRef
+    from openclaw.providers.probe import ProbeResult
 
 agent_option = click.option(
     "--agent", "agent_id", default="main", show_default=True, metavar="ID",
@@ -87,7 +89,6 @@ models.add_command(pull_cmd.rm)
 
 
 @models.command("list")
-@click.option("--all", "show_all", is_flag=True, help="Show the full catalog.")
 @click.option("--local", "local_only", is_flag=True, help="Only models on local endpoints.")
 @click.option("--provider", "provider_id", metavar="ID", help="Only this provider's models.")
 @click.option("--refresh", is_flag=True, help="Ask the providers for their models first.")
@@ -95,7 +96,6 @@ models.add_command(pull_cmd.rm)
 @click.option("--plain", is_flag=True, help="One model key per line.")
 @agent_option
 def list_models(
-    show_all: bool,
     local_only: bool,
     provider_id: str | None,
     refresh: bool,
@@ -105,7 +105,7 @@ def list_models(
 ) -> int:
     """Show the configured models (context, auth, tags)."""
     from openclaw.models.catalog import configured_catalog
-    from openclaw.models.listing import build_rows, render_table
+    from openclaw.models.listing import build_rows
     from openclaw.models.refs import normalize_provider
     from openclaw.providers import normalize_row
 
@@ -117,10 +117,29 @@ def list_models(
     entries = configured_catalog(cfg, normalize_row)
     failed = False
     if refresh:
-        entries, failed = _refresh(cfg, entries, provider_filter)
+        from openclaw.cli.common import run_async
+        from openclaw.providers.refresh import refresh_catalog
+
+        refreshed = run_async(functools.partial(refresh_catalog, cfg, entries, provider_filter))
+        entries, failed = refreshed.entries, bool(refreshed.failures)
+        _render_failures(refreshed.failures)
     rows = build_rows(
         cfg, entries=entries, provider=provider_filter, local_only=local_only, agent_id=agent_id
     )
+    _render_list(rows, as_json=as_json, plain=plain, cfg=cfg)
+    return 1 if failed else 0
+
+
+def _render_failures(failures: list[tuple[str, OpenClawError]]) -> None:
+    for pid, exc in failures:
+        click.echo(f"Error: {pid}: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"Hint: {exc.hint}", err=True)
+
+
+def _render_list(rows: list[ListRow], *, as_json: bool, plain: bool, cfg: LoadedConfig) -> None:
+    from openclaw.models.listing import render_table
+
     if as_json:
         echo_json({"count": len(rows), "models": [row.to_json() for row in rows]})
     elif plain:
@@ -130,43 +149,6 @@ def list_models(
         echo_safe(render_table(rows))
         if not rows and not cfg.providers():
             warn("No models configured. Run `openclaw onboard` to set up LM Studio.")
-    return 1 if failed else 0
-
-
-def _refresh(
-    cfg: LoadedConfig, entries: list[CatalogEntry], provider_filter: str | None
-) -> tuple[list[CatalogEntry], bool]:
-    """Merge rows discovered from the providers into the configured catalog."""
-    from openclaw.cli.common import run_async
-    from openclaw.errors import OpenClawError
-    from openclaw.models.catalog import merge_discovered
-    from openclaw.providers import get_plugin
-
-    models_cfg = cfg.data.get("models") if isinstance(cfg.data.get("models"), dict) else {}
-    replace = isinstance(models_cfg, dict) and models_cfg.get("mode") == "replace"
-    targets = [p for p in cfg.providers() if provider_filter in (None, p)]
-    if provider_filter and provider_filter not in targets:
-        targets.append(provider_filter)
-    merged = list(entries)
-    failed = False
-    for pid in targets:
-        provider_cfg = cfg.provider(pid) or {}
-        plugin = get_plugin(pid, provider_cfg)
-        try:
-            found: list[CatalogEntry] = run_async(functools.partial(plugin.discover, cfg, pid))
-        except OpenClawError as exc:
-            failed = True
-            print_error(exc, prefix=f"{pid}: ")
-            continue
-        by_key = {entry.key: index for index, entry in enumerate(merged)}
-        for entry in found:
-            if entry.key in by_key:
-                index = by_key[entry.key]
-                merged[index] = merge_discovered(merged[index], entry)
-            elif not replace:
-                by_key[entry.key] = len(merged)
-                merged.append(entry)
-    return merged, failed
 
 
 # ----------------------------------------------------------------------------- set
@@ -194,118 +176,6 @@ def set_model(ref: str, agent_id: str) -> None:
 
 
 # ----------------------------------------------------------------------------- status
-
-
-def _status_data(cfg: LoadedConfig, agent_id: str) -> dict[str, Any]:
-    from openclaw.auth.redact import mask_secret
-    from openclaw.auth.resolve import is_keyless_ok, resolve_credential
-    from openclaw.auth.sqlite_store import open_auth_store
-    from openclaw.config.kinds import key_env_var
-    from openclaw.models.catalog import (
-        default_model_ref,
-        fallback_refs,
-        image_fallback_refs,
-        image_model_ref,
-        resolved_default_ref,
-    )
-    from openclaw.models.refs import agent_model_entries, alias_map, try_parse
-
-    paths = cfg.paths
-    auth_store = open_auth_store(paths, agent_id)  # TS's SQLite store when it exists
-    store_path = auth_store.path
-    store = auth_store.load()
-    refs_in_use = [
-        r
-        for r in [
-            resolved_default_ref(cfg, agent_id),
-            *fallback_refs(cfg, agent_id),
-            image_model_ref(cfg, agent_id),
-            *image_fallback_refs(cfg, agent_id),
-        ]
-        if r
-    ]
-    in_use = []
-    for ref in refs_in_use:
-        parsed = try_parse(ref, cfg)
-        if parsed and parsed.provider not in in_use:
-            in_use.append(parsed.provider)
-    providers = list(dict.fromkeys([*in_use, *cfg.providers()]))
-    provider_rows = []
-    missing_in_use = []
-    for pid in providers:
-        cred = resolve_credential(cfg, pid, agent_id=agent_id)
-        keyless = not cred.usable and not cred.unresolved and is_keyless_ok(pid, cfg.provider(pid))
-        if cred.source == "profile":
-            effective = {"kind": "profiles", "detail": f"{cred.detail}={cred.masked()}"}
-        elif cred.source == "env":
-            effective = {"kind": "env", "detail": f"{cred.detail}={cred.masked()}"}
-        elif cred.source == "config":
-            effective = {"kind": "models.json", "detail": f"{cred.detail}={cred.masked()}"}
-        elif cred.source == "marker":
-            effective = {"kind": "models.json", "detail": f"marker {cred.detail}"}
-        elif keyless:
-            effective = {"kind": "keyless", "detail": "local endpoint, no key sent"}
-        else:
-            effective = {"kind": "missing", "detail": cred.describe()}
-            if pid in in_use:
-                missing_in_use.append(pid)
-        own = [
-            (profile_id, p)
-            for profile_id, p in store["profiles"].items()
-            if isinstance(p, dict) and p.get("provider") == pid
-        ]
-        kinds = [str(p.get("type")) for _, p in own]
-        labels = []
-        for profile_id, p in own:
-            secret = p.get("key") or p.get("token") or p.get("access")
-            masked = mask_secret(secret) if isinstance(secret, str) and secret else "(no key)"
-            labels.append(f"{profile_id}={masked}")
-        row: dict[str, Any] = {
-            "provider": pid,
-            "effective": effective,
-            "profiles": {
-                "count": len(own),
-                "oauth": kinds.count("oauth"),
-                "token": kinds.count("token"),
-                "apiKey": kinds.count("api_key"),
-                "labels": labels,
-            },
-        }
-        env_var = key_env_var(pid, cfg.provider(pid))
-        if env_var:
-            value = cfg.env.get(env_var, "")
-            row["env"] = {"name": env_var, "set": bool(value)}
-            if value:
-                row["env"]["value"] = mask_secret(value)
-        provider_rows.append(row)
-
-    selection = agent_model_entries(cfg)
-    return {
-        "configPath": str(cfg.path),
-        "agentId": agent_id,
-        "agentDir": str(paths.agent_dir(agent_id)),
-        "defaultModel": default_model_ref(cfg, agent_id),
-        "resolvedDefault": resolved_default_ref(cfg, agent_id),
-        "fallbacks": fallback_refs(cfg, agent_id),
-        "imageModel": image_model_ref(cfg, agent_id),
-        "imageFallbacks": image_fallback_refs(cfg, agent_id),
-        "aliases": {alias: ref for alias, ref in alias_map(cfg).items()},
-        "allowed": list(selection),
-        "auth": {
-            "storePath": str(store_path),
-            "shellEnvFallback": {"enabled": False, "appliedKeys": []},
-            "providersWithOAuth": sorted(
-                {
-                    str(p.get("provider"))
-                    for p in store["profiles"].values()
-                    if isinstance(p, dict) and p.get("type") == "oauth"
-                }
-            ),
-            "missingProvidersInUse": missing_in_use,
-            "providers": provider_rows,
-            "unusableProfiles": [],
-        },
-    }
 
 
 def _render_status(data: dict[str, Any], cfg: LoadedConfig) -> None:
@@ -349,44 +219,22 @@ def _render_status(data: dict[str, Any], cfg: LoadedConfig) -> None:
     missing = data["auth"]["missingProvidersInUse"]
     if missing:
         click.echo(f"Missing credentials for providers in use: {', '.join(missing)}")
+    expiring = data["auth"].get("expiringProvidersInUse")
+    if expiring:
+        click.echo(f"Credentials expiring soon for providers in use: {', '.join(expiring)}")
 
 
-def _render_probes(probes: list[Any]) -> list[dict[str, Any]]:
-    out = []
-    for probe in probes:
-        latency = getattr(probe, "latency_ms", None)
-        seconds = f"{latency / 1000:.1f}s" if isinstance(latency, (int, float)) else "-"
-        model = getattr(probe, "model", None)
-        target = f"{probe.provider}/{model}" if model else probe.provider
-        line = f"{target}  {probe.status} · {seconds}"
-        message = getattr(probe, "message", None)
-        if message and probe.status != "ok":
-            line += f" ↳ {message}"
-        usage = getattr(probe, "usage", None)
-        usage_json = None
-        if usage is not None:
-            usage_json = {
-                "input": getattr(usage, "input", 0),
-                "output": getattr(usage, "output", 0),
-                "total": getattr(usage, "total", 0),
-                "source": getattr(usage, "source", "none"),
-            }
-            if probe.status == "ok":
-                line += f" (usage: {usage_json['input']} in / {usage_json['output']} out)"
-        details = getattr(probe, "details", None) or {}
-        out.append(
-            {
-                "provider": probe.provider,
-                "model": model,
-                "status": probe.status,
-                "latencyMs": latency,
-                "message": message,
-                "usage": usage_json,
-                "details": details,
-                "line": "\n".join([line, *_detail_lines(details)]),
-            }
-        )
-    return out
+def _probe_line(probe: ProbeResult) -> str:
+    latency = probe.latency_ms
+    seconds = f"{latency / 1000:.1f}s" if latency is not None else "-"
+    target = f"{probe.provider}/{probe.model}" if probe.model else probe.provider
+    line = f"{target}  {probe.status} · {seconds}"
+    if probe.message and probe.status != "ok":
+        line += f" ↳ {probe.message}"
+    usage = probe.usage
+    if usage is not None and probe.status == "ok":
+        line += f" (usage: {usage.input} in / {usage.output} out)"
+    return "\n".join([line, *_detail_lines(probe.details)])
 
 
 def _detail_lines(details: dict[str, Any]) -> list[str]:
@@ -420,8 +268,15 @@ def _detail_lines(details: dict[str, Any]) -> list[str]:
 @models.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--plain", is_flag=True, help="Print only the resolved default model.")
-@click.option("--check", is_flag=True, help="Exit 1 when a provider in use has no credentials.")
-@click.option("--probe", is_flag=True, help="Send a tiny live request to each provider.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 when a provider in use has missing or expired credentials, 2 when they "
+    "expire soon.",
+)
+@click.option(
+    "--probe", is_flag=True, help="Send a tiny live request to each provider (exit 1 on failure)."
+)
 @click.option("--probe-provider", metavar="ID", help="Probe only this provider.")
 @click.option("--probe-timeout", type=float, default=10.0, show_default=True, metavar="S")
 @agent_option
@@ -435,37 +290,50 @@ def status(
     agent_id: str,
 ) -> int:
     """Show the default model, fallbacks, aliases and where credentials come from."""
+    from openclaw.models.status import check_exit_code, status_data
+
     cfg = load_for_command()
     if plain:
         from openclaw.models.catalog import resolved_default_ref
 
         click.echo(resolved_default_ref(cfg, agent_id) or "")
         return 0
-    data = _status_data(cfg, agent_id)
-    probes: list[dict[str, Any]] | None = None
+    data = status_data(cfg, agent_id)
+    probes: list[ProbeResult] | None = None
     if probe or probe_provider:
-        from openclaw.cli.common import run_async
-        from openclaw.providers.runtime import probe as run_probe
-
-        results = run_async(
-            functools.partial(run_probe, cfg, provider=probe_provider, timeout=probe_timeout)
-        )
-        probes = _render_probes(list(results))
-        data["auth"]["probes"] = [{k: v for k, v in p.items() if k != "line"} for p in probes]
+        probes = _run_probes(cfg, probe_provider, probe_timeout)
+        data["auth"]["probes"] = [p.to_json() for p in probes]
     if as_json:
         echo_json(data)
     else:
         _render_status(data, cfg)
         if probes is not None:
-            click.echo("")
-            click.echo("Probes")
-            for p in probes:
-                echo_safe(p["line"])
-            if not probes:
-                click.echo("(no models to probe)")
-    if check and data["auth"]["missingProvidersInUse"]:
-        return 1
-    return 0
+            _render_probe_lines(probes)
+    code = check_exit_code(data) if check else 0
+    if probes is not None:
+        from openclaw.providers.probe import any_failed
+
+        if any_failed(probes):
+            code = 1  # a failed probe outranks "expiring soon"
+    return code
+
+
+def _run_probes(cfg: LoadedConfig, provider: str | None, timeout: float) -> list[ProbeResult]:
+    from openclaw.cli.common import run_async
+    from openclaw.providers.lmstudio.progress import load_progress
+    from openclaw.providers.probe import probe
+
+    with load_progress():
+        return run_async(functools.partial(probe, cfg, provider=provider, timeout=timeout))
+
+
+def _render_probe_lines(probes: list[ProbeResult]) -> None:
+    click.echo("")
+    click.echo("Probes")
+    for p in probes:
+        click.echo(_probe_line(p))
+    if not probes:
+        click.echo("(no models to probe)")
 
 
 # ----------------------------------------------------------------------------- aliases

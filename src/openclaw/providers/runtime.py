@@ -1,55 +1,22 @@
-"""From config to a call: resolve a model ref into a :class:`ModelSpec`, stream it through the
-provider's plugin, and probe every configured provider (``openclaw models status --probe``)."""
+"""From config to a call: resolve a model ref into a :class:`ModelSpec` and stream it through the
+provider's plugin. Probing (``models status --probe``) lives in :mod:`openclaw.providers.probe`."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
-from openclaw.errors import (
-    AuthError,
-    ModelRefError,
-    OpenClawError,
-    ProviderAuthError,
-    ProviderNotFoundError,
-    RequestTimeoutError,
-    SsrfBlockedError,
-    UnreachableError,
-)
+from openclaw.errors import ModelRefError
 from openclaw.llm.types import (
     ChatOptions,
     Context,
-    DoneEvent,
-    ErrorEvent,
     ModelSpec,
-    Usage,
-    UserMessage,
 )
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
     from openclaw.llm.types import Event
     from openclaw.models.refs import ModelRef
-
-PROBE_PROMPT = "Reply with OK. Do not use tools."
-PROBE_MAX_TOKENS = 8
-
-ProbeStatus = Literal[
-    "ok", "auth", "not_found", "timeout", "unreachable", "blocked", "error", "no_model"
-]
-
-
-@dataclass
-class ProbeResult:
-    provider: str
-    model: str | None
-    status: ProbeStatus
-    latency_ms: int | None = None
-    usage: Usage | None = None
-    message: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 def resolve_model_spec(
@@ -132,108 +99,3 @@ async def stream_model(
     plugin = get_plugin(spec.provider_id, spec.provider_config)
     async for event in plugin.stream(spec, context, options):
         yield event
-
-
-def _status_of(error: BaseException) -> ProbeStatus:
-    if isinstance(error, ProviderAuthError | AuthError):
-        return "auth"
-    if isinstance(error, ProviderNotFoundError):
-        return "not_found"
-    if isinstance(error, RequestTimeoutError):
-        return "timeout"
-    if isinstance(error, UnreachableError):
-        return "unreachable"
-    if isinstance(error, SsrfBlockedError):
-        return "blocked"
-    return "error"
-
-
-def _probe_model(cfg: LoadedConfig, provider_id: str, provider_cfg: dict) -> str | None:
-    from openclaw.models.catalog import default_model_ref
-    from openclaw.models.refs import parse_model_ref
-
-    default = default_model_ref(cfg)
-    if default:
-        try:
-            parsed = parse_model_ref(default, cfg)
-        except ModelRefError:
-            parsed = None
-        if parsed is not None and parsed.provider == provider_id:
-            return parsed.model
-    rows = provider_cfg.get("models")
-    for row in rows if isinstance(rows, list) else []:
-        if isinstance(row, dict) and isinstance(row.get("id"), str) and row["id"]:
-            return str(row["id"])
-    return None
-
-
-_NO_SERVER_STATUSES = frozenset({"unreachable", "blocked", "timeout"})
-
-
-async def _probe_one(
-    cfg: LoadedConfig, provider_id: str, provider_cfg: dict, timeout: float
-) -> ProbeResult:
-    import anyio
-
-    model = _probe_model(cfg, provider_id, provider_cfg)
-    if model is None:
-        return ProbeResult(provider_id, None, "no_model", message="no model configured")
-    try:
-        spec = resolve_model_spec(cfg, f"{provider_id}/{model}")
-    except OpenClawError as exc:
-        return ProbeResult(provider_id, model, _status_of(exc), message=exc.message)
-    limit = min(spec.timeout_seconds or timeout, timeout)
-    spec = replace(spec, timeout_seconds=limit)
-    context = Context(messages=[UserMessage(PROBE_PROMPT)])
-    options = ChatOptions(thinking="off", max_tokens=PROBE_MAX_TOKENS, streaming=True)
-    started = time.monotonic()
-    final: DoneEvent | ErrorEvent | None = None
-    with anyio.move_on_after(limit + 1.0) as scope:
-        async for event in stream_model(spec, context, options):
-            if isinstance(event, DoneEvent | ErrorEvent):
-                final = event
-    latency = int((time.monotonic() - started) * 1000)
-    if final is None or (
-        scope.cancelled_caught and isinstance(final, ErrorEvent) and final.stop_reason == "aborted"
-    ):  # the backstop fired: the stream's own "aborted" event is not the finding
-        return ProbeResult(
-            provider_id, model, "timeout", latency, message=f"no answer within {limit:g} s"
-        )
-    if isinstance(final, ErrorEvent):
-        err = final.error
-        result = ProbeResult(provider_id, model, _status_of(err), latency, message=err.message)
-    else:
-        result = ProbeResult(provider_id, model, "ok", latency, usage=final.usage)
-    if result.status in _NO_SERVER_STATUSES:
-        # Nothing answered; asking the same server for its model list would only wait again.
-        return result
-    try:
-        from openclaw.providers import get_plugin
-
-        with anyio.move_on_after(limit):
-            result.details = await get_plugin(provider_id, provider_cfg).probe_details(spec)
-    except OpenClawError:
-        pass
-    return result
-
-
-async def probe(
-    cfg: LoadedConfig, *, provider: str | None = None, timeout: float = 10.0
-) -> list[ProbeResult]:
-    """One tiny streamed completion per configured provider (concurrently), in config order."""
-    import anyio
-
-    providers = cfg.providers()
-    if provider is not None:
-        if provider not in providers:
-            return [ProbeResult(provider, None, "error", message="provider is not configured")]
-        providers = {provider: providers[provider]}
-    results: dict[str, ProbeResult] = {}
-
-    async def run(pid: str, pcfg: dict) -> None:
-        results[pid] = await _probe_one(cfg, pid, pcfg, timeout)
-
-    async with anyio.create_task_group() as tg:
-        for pid, pcfg in providers.items():
-            tg.start_soon(run, pid, pcfg if isinstance(pcfg, dict) else {})
-    return [results[pid] for pid in providers]

@@ -140,11 +140,25 @@ class LmstudioPlugin:
                 yield event
             return
 
-        # Readiness came from the 30 s cache: hold events back until content arrives, so a
-        # stale answer (model unloaded / reloaded smaller) can be retried once after a check.
+        async for event in self._stream_cached(spec, key, readiness, context, options):
+            yield event
+
+    async def _stream_cached(
+        self,
+        spec: ModelSpec,
+        key: str,
+        readiness: preload.Readiness,
+        context: Context,
+        options: ChatOptions,
+    ) -> AsyncIterator[Event]:
+        """Readiness came from the 30 s cache: hold events back until content arrives, so a
+        stale answer (model unloaded / reloaded smaller) can be retried once after a check."""
+        from openclaw.llm.openai_completions import stream_chat
+
         held: list[Event] = []
         passing = False
         stale: Event | None = None
+        call = replace(spec, wire_model_id=readiness.wire_model)
         async for event in stream_chat(call, context, options):
             if passing:
                 yield event
@@ -164,6 +178,21 @@ class LmstudioPlugin:
                 for h in held:
                     yield h
             return
+        async for event in self._retry_stale(spec, key, readiness, stale, held, context, options):
+            yield event
+
+    async def _retry_stale(
+        self,
+        spec: ModelSpec,
+        key: str,
+        readiness: preload.Readiness,
+        stale: Event,
+        held: list[Event],
+        context: Context,
+        options: ChatOptions,
+    ) -> AsyncIterator[Event]:
+        from openclaw.llm.openai_completions import stream_chat
+
         fresh = await self._ready(spec, key, force=True)
         if isinstance(fresh, OpenClawError):
             yield _load_error_event(spec, fresh)

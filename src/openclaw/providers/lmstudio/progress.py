@@ -1,6 +1,9 @@
-"""A spinner with elapsed seconds while LM Studio loads a model (only on a TTY stderr).
+"""What the user sees while LM Studio loads a model, which can take minutes.
 
-Library use stays silent: nothing is shown unless a command enters :func:`tty_load_spinner`.
+On a terminal: a spinner with the elapsed seconds, cleared when the load ends. Elsewhere (a pipe,
+a log file): one plain line when the load starts, one every ``PLAIN_EVERY`` seconds while it
+runs, and one when it ends. Commands that may load a model (`agent`, `models status --probe`,
+`embed`) enter :func:`load_progress`; library use stays silent.
 """
 
 from __future__ import annotations
@@ -15,9 +18,19 @@ from typing import Any
 from openclaw.providers.lmstudio import preload
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+#: Seconds between the "still loading" lines when stderr is not a terminal.
+PLAIN_EVERY = 15.0
 
 
-class _Spinner:
+def _describe(key: str, context: int, server: str) -> str:
+    return f"Loading {key} in {server} ({context} context tokens)…"
+
+
+class _LoadDisplay:
+    """Tracks the loads in progress and redraws from a background thread."""
+
+    interval = 0.1
+
     def __init__(self, stream: Any) -> None:
         self.stream = stream
         self.lock = threading.Lock()
@@ -30,22 +43,24 @@ class _Spinner:
         phase: str,
         key: str,
         context: int,
-        _elapsed: float | None,
+        elapsed: float | None,
         server: str = "LM Studio",
     ) -> None:
         with self.lock:
             if phase == "start":
                 self.active[key] = (context, time.monotonic(), server)
+                self.started(key, context, server)
                 if self.thread is None:
                     self.stop.clear()
                     self.thread = threading.Thread(target=self._run, daemon=True)
                     self.thread.start()
             else:
                 self.active.pop(key, None)
+                self.ended(key, elapsed)
                 if not self.active:
-                    self._halt()
+                    self.halt()
 
-    def _halt(self) -> None:
+    def halt(self) -> None:
         self.stop.set()
         thread, self.thread = self.thread, None
         if thread is not None and thread is not threading.current_thread():
@@ -54,37 +69,70 @@ class _Spinner:
                 thread.join(timeout=1)
             finally:
                 self.lock.acquire()
-        self.stream.write("\r\x1b[2K")
-        self.stream.flush()
+        self.cleared()
 
     def _run(self) -> None:
         n = 0
-        while not self.stop.wait(0.1):
+        while not self.stop.wait(self.interval):
             with self.lock:
                 if not self.active:
                     continue
                 key, (ctx, started, server) = next(iter(self.active.items()))
-            elapsed = time.monotonic() - started
-            frame = _FRAMES[n % len(_FRAMES)]
-            self.stream.write(
-                f"\r\x1b[2K{frame} Loading {key} in {server} ({ctx} context tokens)… {elapsed:.0f}s"
-            )
-            self.stream.flush()
+                self.tick(n, key, ctx, server, time.monotonic() - started)
             n += 1
+
+    def write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+    # what each display shows
+    def started(self, key: str, context: int, server: str) -> None: ...
+    def tick(self, n: int, key: str, context: int, server: str, elapsed: float) -> None: ...
+    def ended(self, key: str, elapsed: float | None) -> None: ...
+    def cleared(self) -> None: ...
+
+
+class _Spinner(_LoadDisplay):
+    def tick(self, n: int, key: str, context: int, server: str, elapsed: float) -> None:
+        frame = _FRAMES[n % len(_FRAMES)]
+        self.write(f"\r\x1b[2K{frame} {_describe(key, context, server)} {elapsed:.0f}s")
+
+    def cleared(self) -> None:
+        self.write("\r\x1b[2K")
+
+
+class _PlainLines(_LoadDisplay):
+    interval = PLAIN_EVERY
+
+    def started(self, key: str, context: int, server: str) -> None:
+        self.write(_describe(key, context, server) + "\n")
+
+    def tick(self, n: int, key: str, context: int, server: str, elapsed: float) -> None:
+        self.write(f"Still loading {key}… {elapsed:.0f}s\n")
+
+    def ended(self, key: str, elapsed: float | None) -> None:
+        took = f" after {elapsed:.0f}s" if elapsed is not None else ""
+        self.write(f"Load of {key} finished{took}.\n")
 
 
 @contextmanager
-def tty_load_spinner(stream: Any = None) -> Iterator[None]:
-    """Show a spinner during model loads when ``stream`` (default stderr) is a terminal."""
+def load_progress(stream: Any = None) -> Iterator[None]:
+    """Show model loads on ``stream`` (default stderr): a spinner on a terminal, plain lines
+    otherwise."""
     stream = stream or sys.stderr
-    if not getattr(stream, "isatty", lambda: False)():
-        yield
-        return
-    spinner = _Spinner(stream)
-    with preload.load_listener(spinner):
+    try:
+        tty = bool(stream.isatty())
+    except (AttributeError, ValueError):
+        tty = False
+    display: _LoadDisplay = _Spinner(stream) if tty else _PlainLines(stream)
+    with preload.load_listener(display):
         try:
             yield
         finally:
-            with spinner.lock:
-                if spinner.thread is not None:
-                    spinner._halt()
+            with display.lock:
+                if display.thread is not None:
+                    display.halt()
+
+
+#: The name `openclaw embed` has always used.
+tty_load_spinner = load_progress

@@ -20,12 +20,12 @@ if TYPE_CHECKING:
 
 def _wait_hook(spec: ModelSpec) -> Any:
     from openclaw.llm.ollama_context import num_ctx
-    from openclaw.providers.lmstudio.preload import notify_load
+    from openclaw.providers.lmstudio.load import LOAD_EVENTS
 
     ctx = num_ctx(spec.row, spec.provider_config)
 
     def hook(phase: str) -> None:
-        notify_load(phase, spec.wire_model_id, ctx, server="Ollama")
+        LOAD_EVENTS.notify(phase, spec.wire_model_id, ctx, None, server="Ollama")
 
     return hook
 

@@ -1,0 +1,61 @@
+"""`openclaw agent` with an installed but unloaded LM Studio model: the model is loaded at the
+configured context before the chat request, and the user sees the load as it happens (a
+spinner with elapsed seconds on a terminal, plain lines in a pipe)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pexpect
+
+from tests.conftest import run_cli
+from tests.servers.fake_lmstudio import FakeLMStudio, Reply
+
+from .conftest import lms_config
+
+UNLOADED = "qwen/qwen3-coder-30b"  # installed in the fake, no loaded instance
+
+
+def _loads(fake: FakeLMStudio) -> list[int]:
+    return [r.json["context_length"] for r in fake.requests if r.path == "/api/v1/models/load"]
+
+
+def test_unloaded_model_is_loaded_at_configured_context_with_plain_lines(
+    isolated_home: Path, lms: FakeLMStudio
+) -> None:
+    lms_config(isolated_home, lms, model=UNLOADED, row_extra={"contextTokens": 16384})
+    lms.load_delay = 0.5
+    lms.script(Reply(text="Loaded and answering."))
+    res = run_cli("agent", "-m", "hi")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "Loaded and answering."
+    assert _loads(lms) == [16384]
+    # the load finished before the chat request was sent
+    paths = [r.path for r in lms.requests]
+    assert paths.index("/api/v1/models/load") < paths.index("/v1/chat/completions")
+    assert f"Loading {UNLOADED} in LM Studio (16384 context tokens)…\n" in res.stderr
+    assert f"Load of {UNLOADED} finished after " in res.stderr
+    assert "\x1b" not in res.stderr and "\r" not in res.stderr
+
+
+def test_spinner_with_elapsed_seconds_on_a_terminal(isolated_home: Path, lms: FakeLMStudio) -> None:
+    lms_config(isolated_home, lms, model=UNLOADED, row_extra={"contextTokens": 16384})
+    lms.load_delay = 1.6
+    lms.script(Reply(text="Spun and answered."))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "openclaw", "agent", "-m", "hi"],
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=30,
+    )
+    try:
+        child.expect(rf"Loading {UNLOADED} in LM Studio \(16384 context tokens\)… 1s")
+        child.expect("Spun and answered.")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    assert _loads(lms) == [16384]
