@@ -243,7 +243,7 @@ def test_twenty_megabyte_event(server: ReplayServer) -> None:
     err = _error(_collect(make_spec(server.base_url)))
     assert isinstance(err.error, MalformedResponseError)
     assert "exceeded 4 MB" in err.error.message
-    assert time.monotonic() - t0 < 10
+    assert time.monotonic() - t0 < 30  # a guard against a quadratic read path, not a figure
 
 
 def test_twenty_megabyte_plain_body(server: ReplayServer) -> None:

@@ -107,7 +107,9 @@ def test_big_event_in_small_reads_is_linear() -> None:
     t0 = time.perf_counter()
     for i in range(0, len(data), 512):
         got += dec.feed(data[i : i + 512])
-    assert time.perf_counter() - t0 < 0.5
+    assert (
+        time.perf_counter() - t0 < 5
+    )  # linear: a re-copy per read would move ~15 GB; bench/stream.py has figures
     assert got == [payload]
     # the 4 MB cap still holds for an event that never ends
     dec = SSEDecoder()

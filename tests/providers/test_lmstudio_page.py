@@ -220,7 +220,9 @@ def test_discovery_unreachable_is_fast() -> None:
     result = run(discovery.fetch_models, f"http://127.0.0.1:{port}/v1")
     assert result.reachable is False and result.status is None
     assert isinstance(result.error, UnreachableError)
-    assert time.monotonic() - started < 3
+    assert (
+        time.monotonic() - started < 10
+    )  # a hang guard, not a figure: bench/failfast.py measures it
 
 
 def test_timeout_clamp() -> None:
@@ -351,7 +353,9 @@ def test_probe_details(fake_lmstudio: FakeLMStudio) -> None:
     fake_lmstudio.stop()
     started = time.monotonic()
     down = run(PLUGIN.probe_details, spec)
-    assert time.monotonic() - started < 3
+    assert (
+        time.monotonic() - started < 10
+    )  # a hang guard, not a figure: bench/failfast.py measures it
     assert down["reachable"] is False and "unreachable" in down["error"]
 
 
@@ -390,5 +394,7 @@ def test_probe_cli_server_down_is_fast(isolated_home: Path) -> None:
     )
     started = time.monotonic()
     result = run_cli("models", "status", "--probe", env={k: v for k, v in os.environ.items()})
-    assert time.monotonic() - started < 5  # includes interpreter start-up
+    assert (
+        time.monotonic() - started < 20
+    )  # a hang guard, not a figure: bench/failfast.py measures it
     assert str(port) in result.stdout + result.stderr

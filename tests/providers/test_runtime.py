@@ -145,7 +145,7 @@ def test_probe_stopped_server_is_unreachable_fast(isolated_home: Path) -> None:
     t0 = time.monotonic()
     (result,) = _probe()
     assert result.status == "unreachable", result
-    assert time.monotonic() - t0 < 3
+    assert time.monotonic() - t0 < 10  # a hang guard, not a figure: bench/failfast.py measures it
 
 
 def test_probe_statuses(isolated_home: Path) -> None:

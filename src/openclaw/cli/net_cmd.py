@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from openclaw.config.kinds import LMSTUDIO
 from openclaw.errors import UsageError
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def _policy(provider: str | None, base_url: str | None, allow_private: str | Non
             raise UsageError(
                 f"Invalid --base-url: {display_raw_url(base_url)!r}",
                 hint="Give the provider's baseUrl, an http:// or https:// URL with a valid host "
-                "and port, e.g. --base-url http://192.168.1.10:1234/v1",
+                f"and port, e.g. --base-url http://192.168.1.10:{LMSTUDIO.default_port}/v1",
             )
         return provider_policy("<id>", base_url, flag)
     if flag is True:

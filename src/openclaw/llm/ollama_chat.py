@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
+from openclaw.config.kinds import OLLAMA
 from openclaw.errors import (
     MalformedResponseError,
     NetworkError,
@@ -40,8 +41,6 @@ _NOT_FOUND = re.compile(r"model ['\"]?([^'\"]+?)['\"]? not found", re.I)
 
 
 def start_hint(base_url: str) -> str:
-    from openclaw.config.kinds import OLLAMA
-
     return OLLAMA.start_hint_for(base_url)
 
 
@@ -81,7 +80,7 @@ def http_error(spec: ModelSpec, status: int, raw: bytes, ctype: str) -> OpenClaw
             f"{spec.provider_id} at {native_base(spec.base_url)} has no /api/chat (HTTP 404)",
             status=status,
             hint=f"Set models.providers.{spec.provider_id}.baseUrl to Ollama's address "
-            "(http://HOST:11434, without /v1).",
+            f"(http://HOST:{OLLAMA.default_port}, without /v1).",
         )
     return classify_http_error(
         status, printable(raw.decode("utf-8", "replace")).encode(), spec, ctype
@@ -125,8 +124,8 @@ def decode_line(line: bytes, provider_id: str) -> Any:
         shown = line[:80].decode("utf-8", "replace")
         raise MalformedResponseError(
             f"{provider_id} sent a stream line that is not JSON: {shown!r}",
-            hint="Check that baseUrl points at Ollama itself (http://HOST:11434), not a proxy "
-            "page.",
+            hint=f"Check that baseUrl points at Ollama itself (http://HOST:{OLLAMA.default_port}), "
+            "not a proxy page.",
         ) from None
 
 

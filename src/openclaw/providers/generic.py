@@ -18,13 +18,11 @@ SUPPORTED_APIS = frozenset({"openai-completions", "openai", "openai-compatible"}
 
 
 def unsupported_api_event(spec: ModelSpec) -> Event:
-    """An error event for a transport this build does not speak (e.g. native ``ollama``)."""
+    """An error event for a wire API this build does not speak (e.g. ``anthropic-messages``)."""
     from openclaw.errors import ProviderError
     from openclaw.llm.types import AssistantMessage, ErrorEvent
 
     hint = f'Set models.providers.{spec.provider_id}.api to "openai-completions"'
-    if spec.api == "ollama":
-        hint += " and its baseUrl to Ollama's OpenAI endpoint (http://127.0.0.1:11434/v1)"
     error = ProviderError(
         f'{spec.key}: the "{spec.api}" API is not supported; only "openai-completions" is',
         hint=hint + ".",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from openclaw.config.kinds import OPENAI_COMPATIBLE, ProviderKind, kind_for_choice
+from openclaw.config.kinds import OPENAI_COMPATIBLE, VLLM, ProviderKind, kind_for_choice
 from openclaw.errors import (
     MalformedResponseError,
     NetworkError,
@@ -74,7 +74,7 @@ def url_problem(value: str) -> str | None:
     """None for a usable http(s) base URL; else what is wrong (never echoing a password)."""
     text = value.strip()
     if not text:
-        return "Enter the server's URL, e.g. http://127.0.0.1:8000/v1"
+        return f"Enter the server's URL, e.g. {VLLM.default_base_url}"
     parts = urlsplit(text if "://" in text else f"http://{text}")
     try:
         port = parts.port

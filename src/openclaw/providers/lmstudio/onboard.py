@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import click
 
 from openclaw.errors import OpenClawError, UsageError
+from openclaw.providers.lmstudio.urls import DEFAULT_INFERENCE_BASE
 from openclaw.providers.onboarding import OnboardOutcome, OnboardRequest
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ def _non_interactive(req: OnboardRequest) -> SetupOutcome:
         if problem is not None:
             raise UsageError(
                 f"--custom-base-url: {problem}",
-                hint="For example --custom-base-url http://localhost:1234/v1",
+                hint=f"For example --custom-base-url {DEFAULT_INFERENCE_BASE}",
             )
     cfg = _load()
     existing = _existing_provider(cfg)

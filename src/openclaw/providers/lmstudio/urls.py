@@ -13,13 +13,15 @@ import re
 from collections.abc import Mapping
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-PROVIDER_ID = "lmstudio"
-DEFAULT_SERVER_BASE = "http://localhost:1234"
-DEFAULT_INFERENCE_BASE = "http://localhost:1234/v1"
-DOCKER_SERVER_BASE = "http://host.docker.internal:1234"
+from openclaw.config.kinds import LMSTUDIO
+
+PROVIDER_ID = LMSTUDIO.id
+DEFAULT_INFERENCE_BASE = str(LMSTUDIO.default_base_url)
+DEFAULT_SERVER_BASE = DEFAULT_INFERENCE_BASE.removesuffix("/v1")
+DOCKER_SERVER_BASE = f"http://host.docker.internal:{LMSTUDIO.default_port}"
 
 URL_REQUIRED = "Required"
-URL_INVALID = "Enter a valid HTTP or HTTPS URL (e.g. http://localhost:1234)."
+URL_INVALID = f"Enter a valid HTTP or HTTPS URL (e.g. {DEFAULT_SERVER_BASE})."
 
 _BARE_HOST = re.compile(
     r"^(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|[a-z0-9.-]+\.[a-z]{2,}|[^/\s?#]+:\d+)(?:[/?#].*)?$",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from openclaw.config.kinds import OLLAMA
 from openclaw.errors import OpenClawError, UnreachableError, UsageError
 from openclaw.providers.ollama import discovery
 from openclaw.providers.ollama.server import KEY_ENV_VAR, Server, is_local_host
@@ -49,7 +50,7 @@ def base_url_for(req: OnboardRequest, cfg: LoadedConfig) -> str:
     base = native_base(raw)
     if split_origin(base) is None:
         raise UsageError(
-            f"Not a valid http(s) URL: {base!r}", hint="Example: http://127.0.0.1:11434"
+            f"Not a valid http(s) URL: {base!r}", hint=f"Example: {OLLAMA.default_base_url}"
         )
     return base
 

@@ -35,7 +35,7 @@ def default_base_url(env: Mapping[str, str] | None = None) -> str:
     """``OLLAMA_HOST`` (``host``, ``host:port`` or a URL) when set, else the registry default."""
     environ = os.environ if env is None else env
     raw = (environ.get("OLLAMA_HOST") or "").strip()
-    fallback = OLLAMA.default_base_url or "http://127.0.0.1:11434"
+    fallback = str(OLLAMA.default_base_url)
     if not raw:
         return fallback
     if "://" not in raw:
@@ -49,7 +49,7 @@ def default_base_url(env: Mapping[str, str] | None = None) -> str:
             else "[::1]" + host[4:]
         )
     if ":" not in host.rsplit("]", 1)[-1]:
-        host += f":{OLLAMA.default_port or 11434}"
+        host += f":{OLLAMA.default_port}"
     return f"{scheme}://{host}"
 
 
@@ -130,7 +130,8 @@ def _decode(response: Any, what: str) -> Any:
     except ValueError:
         raise MalformedResponseError(
             f"Ollama {what} did not return JSON",
-            hint="Check that the URL points at Ollama (http://HOST:11434, without /v1).",
+            hint=f"Check that the URL points at Ollama (http://HOST:{OLLAMA.default_port}, "
+            "without /v1).",
         ) from None
 
 
