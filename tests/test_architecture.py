@@ -1,5 +1,5 @@
 """The shape of the code base that docs/architecture.md promises: no import cycles between
-modules (lazy imports inside functions included). The layer
+modules (lazy imports inside functions included) and no module over 600 lines. The layer
 order itself is checked by `lint-imports` (pyproject.toml), run by scripts/test."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pathlib import Path
 import grimp
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+MAX_MODULE_LINES = 600
 
 
 def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
@@ -62,3 +63,12 @@ def test_no_import_cycles() -> None:
     finally:
         sys.path.remove(str(SRC))
     assert _cycles(graph) == []
+
+
+def test_no_module_over_600_lines() -> None:
+    too_long = {
+        str(path.relative_to(SRC)): count
+        for path in sorted(SRC.rglob("*.py"))
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert too_long == {}

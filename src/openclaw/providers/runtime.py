@@ -25,52 +25,19 @@ def resolve_model_spec(
     """Everything one call needs. ModelRefError for an unknown model/provider, AuthError when
     the provider needs a key and none is configured."""
     from openclaw.llm.compat import resolve_compat
-    from openclaw.models.catalog import (
-        apply_row_defaults,
-        configured_catalog,
-        default_model_ref,
-        find_entry,
-    )
-    from openclaw.models.refs import ModelRef as _ModelRef
-    from openclaw.models.refs import parse_model_ref
-    from openclaw.providers import normalize_row
+    from openclaw.providers import get_plugin
     from openclaw.providers.endpoint import resolve_endpoint
 
-    if ref is None:
-        ref = default_model_ref(cfg, agent_id)
-        if ref is None:
-            catalog = configured_catalog(cfg, normalize_row)
-            if not catalog:
-                raise ModelRefError(
-                    "No model is configured",
-                    hint="Run `openclaw onboard`, or `openclaw models set <provider/model>`.",
-                )
-            ref = catalog[0].key
-    parsed = ref if isinstance(ref, _ModelRef) else parse_model_ref(ref, cfg)
-    entry = find_entry(cfg, parsed, normalize_row)
-    if entry is not None:
-        provider_id, model_id = entry.provider, entry.model_id
-        row, provider_cfg = entry.row, entry.provider_config
-    else:
-        provider_id, model_id = parsed.provider, parsed.model
-        found = cfg.provider(provider_id)
-        if found is None:
-            raise ModelRefError(
-                f'Unknown provider "{provider_id}" in model "{parsed.key}"',
-                hint="See `openclaw models list` for the configured models.",
-            )
-        provider_cfg = found
-        row = apply_row_defaults({"id": model_id}, provider_cfg)
-
+    parsed = _parse_ref(cfg, ref, agent_id)
+    provider_cfg, row = _find_row(cfg, parsed)
     endpoint = resolve_endpoint(
-        cfg, provider_id, row=row, profile=parsed.profile, agent_id=agent_id, require_key=True
+        cfg, parsed.provider, row=row, profile=parsed.profile, agent_id=agent_id, require_key=True
     )
-    api = row.get("api") or provider_cfg.get("api") or "openai-completions"
     spec = ModelSpec(
         provider_id=endpoint.provider_id,
-        model_id=model_id,
-        wire_model_id=model_id,
-        api=str(api),
+        model_id=str(row["id"]),
+        wire_model_id=str(row["id"]),
+        api=str(row.get("api") or provider_cfg.get("api") or "openai-completions"),
         base_url=endpoint.base_url,
         row=row,
         provider_config=provider_cfg,
@@ -84,10 +51,46 @@ def resolve_model_spec(
         policy=endpoint.policy,
     )
     # A kind may complete the spec (Ollama: the context number the request and budget share).
-    from openclaw.providers import get_plugin
-
     finish = getattr(get_plugin(endpoint.provider_id, provider_cfg), "finish_spec", None)
     return finish(cfg, spec) if finish is not None else spec
+
+
+def _parse_ref(cfg: LoadedConfig, ref: str | ModelRef | None, agent_id: str) -> ModelRef:
+    """The ref asked for, else the default model, else the first configured one."""
+    from openclaw.models.catalog import configured_catalog, default_model_ref
+    from openclaw.models.refs import ModelRef as _ModelRef
+    from openclaw.models.refs import parse_model_ref
+    from openclaw.providers import normalize_row
+
+    if ref is None:
+        ref = default_model_ref(cfg, agent_id)
+    if ref is None:
+        catalog = configured_catalog(cfg, normalize_row)
+        if not catalog:
+            raise ModelRefError(
+                "No model is configured",
+                hint="Run `openclaw onboard`, or `openclaw models set <provider/model>`.",
+            )
+        ref = catalog[0].key
+    return ref if isinstance(ref, _ModelRef) else parse_model_ref(ref, cfg)
+
+
+def _find_row(cfg: LoadedConfig, parsed: ModelRef) -> tuple[dict, dict]:
+    """(provider config, model row): the configured row, or a bare one for a model the
+    provider serves without a row of its own."""
+    from openclaw.models.catalog import apply_row_defaults, find_entry
+    from openclaw.providers import normalize_row
+
+    entry = find_entry(cfg, parsed, normalize_row)
+    if entry is not None:
+        return entry.provider_config, entry.row
+    provider_cfg = cfg.provider(parsed.provider)
+    if provider_cfg is None:
+        raise ModelRefError(
+            f'Unknown provider "{parsed.provider}" in model "{parsed.key}"',
+            hint="See `openclaw models list` for the configured models.",
+        )
+    return provider_cfg, apply_row_defaults({"id": parsed.model}, provider_cfg)
 
 
 async def stream_model(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openclaw.errors import OpenClawError, ProviderAuthError
-from openclaw.providers import server_onboard as so
+from openclaw.providers import server_plan as so
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig

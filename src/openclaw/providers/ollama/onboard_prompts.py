@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from openclaw.errors import UsageError
 from openclaw.providers.ollama import discovery
-from openclaw.providers.ollama.onboard import (
+from openclaw.providers.ollama.onboard_plan import (
     PROVIDER_ID,
     Plan,
     base_url_for,
