@@ -331,7 +331,7 @@ def _render_probe_lines(probes: list[ProbeResult]) -> None:
     click.echo("")
     click.echo("Probes")
     for p in probes:
-        click.echo(_probe_line(p))
+        echo_safe(_probe_line(p))
     if not probes:
         click.echo("(no models to probe)")
 

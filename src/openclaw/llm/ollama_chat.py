@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING, Any
 from openclaw.config.kinds import OLLAMA
 from openclaw.errors import (
     MalformedResponseError,
-    NetworkError,
     OpenClawError,
     ProviderNotFoundError,
-    RequestTimeoutError,
-    UnreachableError,
 )
+from openclaw.llm.chat_errors import chat_error, is_cancel, read_prefix
 from openclaw.llm.errors import classify_http_error, error_text
 from openclaw.llm.ollama_wire import NdjsonProcessor, build_chat_body, printable
 from openclaw.llm.types import ChatOptions, Context, Event, ModelSpec
@@ -129,38 +127,6 @@ def decode_line(line: bytes, provider_id: str) -> Any:
         ) from None
 
 
-def _transport_error(exc: BaseException, spec: ModelSpec, started: bool) -> OpenClawError:
-    import httpx2
-
-    where = f"{spec.provider_id} at {native_base(spec.base_url)}"
-    if isinstance(exc, RequestTimeoutError | httpx2.TimeoutException):
-        phase = "while streaming the answer" if started else "before answering (model load)"
-        return RequestTimeoutError(
-            f"{where} timed out {phase}",
-            hint=f"Raise models.providers.{spec.provider_id}.timeoutSeconds for slow loads.",
-        )
-    if isinstance(exc, OpenClawError):
-        if type(exc) is NetworkError and started:
-            return MalformedResponseError(f"The connection to {where} closed mid-answer")
-        if isinstance(exc, UnreachableError):
-            exc.hint = start_hint(spec.base_url)
-        return exc
-    if isinstance(exc, httpx2.ConnectError):
-        return UnreachableError(f"Cannot connect to {where}", hint=start_hint(spec.base_url))
-    return MalformedResponseError(f"Transport error talking to {where}: {type(exc).__name__}")
-
-
-async def _read_prefix(response: Any, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(chunks)[:limit]
-
-
 async def _consume(resp: Any, proc: NdjsonProcessor, spec: ModelSpec) -> AsyncIterator[Event]:
     splitter = LineSplitter(spec.provider_id)
     async for chunk in resp.aiter_bytes():
@@ -226,7 +192,7 @@ async def stream_chat(
         ) as resp:
             wait("end")
             if not 200 <= resp.status_code < 300:
-                raw = await _read_prefix(resp, MAX_ERROR_BODY_BYTES)
+                raw = await read_prefix(resp, MAX_ERROR_BODY_BYTES)
                 ctype = resp.headers.get("content-type", "")
                 yield proc.fail(http_error(spec, resp.status_code, raw, ctype.lower()))
                 return
@@ -241,7 +207,7 @@ async def stream_chat(
         raise
     except BaseException as exc:
         wait("end")
-        if _is_cancel(exc):
+        if is_cancel(exc):
             for event in proc.drain():
                 yield event
             yield proc.fail(
@@ -252,7 +218,7 @@ async def stream_chat(
             raise
         for event in proc.drain():
             yield event
-        yield proc.fail(_transport_error(exc, spec, started))
+        yield proc.fail(chat_error(exc, spec, started, waiting_for=" (model load)"))
     finally:
         wait("end")
         if own and client is not None:
@@ -260,19 +226,6 @@ async def stream_chat(
 
             with anyio.CancelScope(shield=True):
                 await client.aclose()
-
-
-def _is_cancel(exc: BaseException) -> bool:
-    import asyncio
-
-    if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
-        return True
-    try:
-        import anyio
-
-        return isinstance(exc, anyio.get_cancelled_exc_class())
-    except Exception:
-        return False
 
 
 __all__ = [

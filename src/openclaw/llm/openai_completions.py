@@ -9,19 +9,21 @@ only reworded for a chat call.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from openclaw.errors import (
-    ConnectionClosedError,
     MalformedResponseError,
     OpenClawError,
-    RequestTimeoutError,
     ResponseTooLargeError,
-    UnreachableError,
+)
+from openclaw.llm.chat_errors import (
+    DEFAULT_TIMEOUT_SECONDS,
+    chat_error,
+    is_cancel,
+    read_prefix,
 )
 from openclaw.llm.errors import classify_http_error, html_error, looks_like_html
 from openclaw.llm.openai_request import (
@@ -52,7 +54,6 @@ MAX_ERROR_BODY_BYTES = 64 * 1024
 #: Cap on the raw bytes of a streamed answer (events are capped by the SSE decoder, the
 #: answer text by the stream processor; this bounds keep-alives and empty events).
 MAX_STREAM_BYTES = 256 * 1024 * 1024
-DEFAULT_TIMEOUT_SECONDS = 600.0  # the OpenAI SDK default; local prompt processing can be slow
 CONNECT_TIMEOUT_SECONDS = 10.0
 
 
@@ -75,65 +76,6 @@ async def _read_capped(response: Any, limit: int) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-async def _read_prefix(response: Any, limit: int) -> bytes:
-    """The first ``limit`` bytes of an error body; the rest is not read (a huge error page
-    still classifies by its status instead of failing as "too large")."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(chunks)[:limit]
-
-
-def _timeout_error(spec: ModelSpec, started: bool) -> RequestTimeoutError:
-    t = spec.timeout_seconds or DEFAULT_TIMEOUT_SECONDS
-    phase = "while streaming the answer" if started else "before answering"
-    return RequestTimeoutError(
-        f"{spec.provider_id} at {spec.base_url} timed out {phase} (timeout {t:g} s)",
-        hint=f"Raise models.providers.{spec.provider_id}.timeoutSeconds for slow models.",
-    )
-
-
-def _cut_error(spec: ModelSpec) -> MalformedResponseError:
-    return MalformedResponseError(
-        f"The connection to {spec.provider_id} at {spec.base_url} closed before the answer "
-        "finished; the partial answer was kept",
-        hint="The server may have crashed or restarted; check its log.",
-    )
-
-
-def _for_chat(exc: OpenClawError, spec: ModelSpec, started: bool) -> OpenClawError:
-    """The network layer's errors, reworded for a chat call (provider, model, config key)."""
-    if isinstance(exc, RequestTimeoutError):
-        return _timeout_error(spec, started)
-    if isinstance(exc, ConnectionClosedError) and started:
-        return _cut_error(spec)
-    if isinstance(exc, UnreachableError):
-        exc.hint = _start_hint(spec) or exc.hint
-    return exc
-
-
-def _start_hint(spec: ModelSpec) -> str:
-    """How to start this provider's kind of server, on the port actually configured."""
-    from openclaw.config.kinds import kind_for
-
-    return kind_for(spec.provider_id, spec.provider_config).start_hint_for(spec.base_url)
-
-
-def _is_cancel(exc: BaseException) -> bool:
-    if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
-        return True
-    try:
-        import anyio
-
-        return isinstance(exc, anyio.get_cancelled_exc_class())
-    except Exception:
-        return False
 
 
 async def stream_chat(
@@ -178,7 +120,7 @@ async def stream_chat(
             status = resp.status_code
             ctype = resp.headers.get("content-type", "").lower()
             if not 200 <= status < 300:
-                raw = await _read_prefix(resp, MAX_ERROR_BODY_BYTES)
+                raw = await read_prefix(resp, MAX_ERROR_BODY_BYTES)
                 yield proc.fail(classify_http_error(status, raw, spec, ctype))
                 return
             started = True
@@ -242,7 +184,7 @@ async def stream_chat(
     except OpenClawError as exc:
         for event in proc.drain():
             yield event
-        yield proc.fail(_for_chat(exc, spec, started))
+        yield proc.fail(chat_error(exc, spec, started))
     except SSEProtocolError as exc:
         for event in proc.drain():
             yield event
@@ -256,32 +198,18 @@ async def stream_chat(
                 )
             )
     except BaseException as exc:
-        if _is_cancel(exc):
+        if is_cancel(exc):
             for event in proc.drain():
                 yield event
             yield proc.fail(
                 OpenClawError(f"The request to {spec.provider_id} was cancelled"), "aborted"
             )
             raise
-        from openclaw.net.errors import map_transport_error, transport_error_types
-
-        if isinstance(exc, transport_error_types()):
-            # (reads normally map inside the client; this is what slips past it)
-            for event in proc.drain():
-                yield event
-            origin = spec.base_url
-            yield proc.fail(_for_chat(map_transport_error(exc, origin, "body"), spec, started))
-        elif isinstance(exc, Exception):
-            for event in proc.drain():
-                yield event
-            yield proc.fail(
-                MalformedResponseError(
-                    f"Could not read the answer from {spec.provider_id}: "
-                    f"{type(exc).__name__}: {exc}"
-                )
-            )
-        else:
+        if not isinstance(exc, Exception):
             raise
+        for event in proc.drain():
+            yield event
+        yield proc.fail(chat_error(exc, spec, started))
     finally:
         if own and client is not None:
             import anyio

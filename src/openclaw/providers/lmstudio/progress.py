@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from openclaw.providers.lmstudio import preload
+from openclaw.textsafe import visible_line
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 #: Seconds between the "still loading" lines when stderr is not a terminal.
@@ -23,7 +24,7 @@ PLAIN_EVERY = 15.0
 
 
 def _describe(key: str, context: int, server: str) -> str:
-    return f"Loading {key} in {server} ({context} context tokens)…"
+    return f"Loading {visible_line(key)} in {server} ({context} context tokens)…"
 
 
 class _LoadDisplay:
@@ -108,11 +109,11 @@ class _PlainLines(_LoadDisplay):
         self.write(_describe(key, context, server) + "\n")
 
     def tick(self, n: int, key: str, context: int, server: str, elapsed: float) -> None:
-        self.write(f"Still loading {key}… {elapsed:.0f}s\n")
+        self.write(f"Still loading {visible_line(key)}… {elapsed:.0f}s\n")
 
     def ended(self, key: str, elapsed: float | None) -> None:
         took = f" after {elapsed:.0f}s" if elapsed is not None else ""
-        self.write(f"Load of {key} finished{took}.\n")
+        self.write(f"Load of {visible_line(key)} finished{took}.\n")
 
 
 @contextmanager
