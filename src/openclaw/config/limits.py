@@ -15,22 +15,9 @@ CONTEXT_KEYS = ("contextWindow", "contextTokens")
 
 
 def _context_values(data: Any) -> Iterator[tuple[list[str | int], Any]]:
-    models = data.get("models") if isinstance(data, dict) else None
-    providers = models.get("providers") if isinstance(models, dict) else None
-    if not isinstance(providers, dict):
-        return
-    for provider_id, provider in providers.items():
-        if not isinstance(provider, dict):
-            continue
-        base: list[str | int] = ["models", "providers", provider_id]
-        for key in CONTEXT_KEYS:
-            if key in provider:
-                yield [*base, key], provider[key]
-        rows = provider.get("models")
-        for index, row in enumerate(rows if isinstance(rows, list) else []):
-            for key in CONTEXT_KEYS if isinstance(row, dict) else ():
-                if key in row:
-                    yield [*base, "models", index, key], row[key]
+    from openclaw.config.util import provider_fields
+
+    return provider_fields(data, CONTEXT_KEYS, CONTEXT_KEYS)
 
 
 def oversized_contexts(data: Any) -> dict[str, int | float]:

@@ -83,21 +83,11 @@ def url_origin(url: str) -> str:
 
 def provider_url_fields(data: Any) -> Iterator[tuple[list[str | int], str]]:
     """(path segments, value) of every base URL a provider or model row declares."""
-    models = data.get("models") if isinstance(data, dict) else None
-    providers = models.get("providers") if isinstance(models, dict) else None
-    if not isinstance(providers, dict):
-        return
-    for provider_id, provider in providers.items():
-        if not isinstance(provider, dict):
-            continue
-        base: list[str | int] = ["models", "providers", provider_id]
-        for key in ("baseUrl", "baseURL"):
-            if isinstance(provider.get(key), str):
-                yield [*base, key], provider[key]
-        rows = provider.get("models")
-        for index, row in enumerate(rows if isinstance(rows, list) else []):
-            if isinstance(row, dict) and isinstance(row.get("baseUrl"), str):
-                yield [*base, "models", index, "baseUrl"], row["baseUrl"]
+    from openclaw.config.util import provider_fields
+
+    for segments, value in provider_fields(data, ("baseUrl", "baseURL"), ("baseUrl",)):
+        if isinstance(value, str):
+            yield segments, value
 
 
 def credential_url_issues(data: Any) -> list[tuple[str, str]]:

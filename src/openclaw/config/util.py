@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from openclaw.errors import UsageError
@@ -165,3 +165,27 @@ def deep_merge(base: Any, override: Any) -> Any:
             merged[key] = deep_merge(merged[key], value) if key in merged else value
         return merged
     return override
+
+
+def provider_fields(
+    data: Any, provider_keys: Iterable[str], row_keys: Iterable[str]
+) -> Iterator[tuple[list[str | int], Any]]:
+    """(path segments, value) of each named key present on a provider (``provider_keys``) or
+    on one of its model rows (``row_keys``) under ``models.providers`` of a raw config."""
+    models = data.get("models") if isinstance(data, dict) else None
+    providers = models.get("providers") if isinstance(models, dict) else None
+    if not isinstance(providers, dict):
+        return
+    provider_keys, row_keys = tuple(provider_keys), tuple(row_keys)
+    for provider_id, provider in providers.items():
+        if not isinstance(provider, dict):
+            continue
+        base: list[str | int] = ["models", "providers", provider_id]
+        for key in provider_keys:
+            if key in provider:
+                yield [*base, key], provider[key]
+        rows = provider.get("models")
+        for index, row in enumerate(rows if isinstance(rows, list) else []):
+            for key in row_keys if isinstance(row, dict) else ():
+                if key in row:
+                    yield [*base, "models", index, key], row[key]

@@ -101,14 +101,6 @@ def _count(value: Any) -> int | None:
 # --- request ---------------------------------------------------------------------------------
 
 
-def _params(spec: ModelSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for source in (spec.provider_config.get("params"), spec.row.get("params")):
-        if isinstance(source, dict):
-            out.update(source)
-    return out
-
-
 def model_capabilities(spec: ModelSpec) -> set[str]:
     """Capabilities discovery recorded on the row (``/api/show``), plus the row's own flags."""
     caps = spec.row.get("capabilities")
@@ -122,7 +114,7 @@ def think_value(spec: ModelSpec, level: str | None) -> bool | str | None:
     """The top-level ``think``: an explicit ``params.think`` wins; else from the thinking level,
     only for a model with the ``thinking`` capability (others reject the field). Effort strings
     only where the model takes them (gpt-oss); other thinking models take true/false."""
-    params = _params(spec)
+    params = spec.merged_params
     for key in ("think", "thinking"):
         value = params.get(key)
         if isinstance(value, bool) or value in ("low", "medium", "high"):
@@ -138,7 +130,7 @@ def think_value(spec: ModelSpec, level: str | None) -> bool | str | None:
 
 def request_options(spec: ModelSpec, options: ChatOptions) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, value in _params(spec).items():
+    for key, value in spec.merged_params.items():
         name = _PARAM_ALIASES.get(key, key)
         if name in OLLAMA_OPTIONS and value is not None and not isinstance(value, dict):
             out[name] = value
@@ -232,7 +224,7 @@ def build_chat_body(
     think = think_value(spec, options.thinking)
     if think is not None:
         body["think"] = think
-    keep_alive = _params(spec).get("keep_alive")
+    keep_alive = spec.merged_params.get("keep_alive")
     if isinstance(keep_alive, str | int) and not isinstance(keep_alive, bool):
         body["keep_alive"] = keep_alive
     return body

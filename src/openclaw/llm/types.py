@@ -199,6 +199,15 @@ class ModelSpec:
         return min(values) if values else None
 
     @property
+    def merged_params(self) -> dict[str, Any]:
+        """The provider's ``params`` with the model row's on top."""
+        out: dict[str, Any] = {}
+        for source in (self.provider_config.get("params"), self.row.get("params")):
+            if isinstance(source, dict):
+                out.update(source)
+        return out
+
+    @property
     def max_tokens(self) -> int | None:
         params = self.row.get("params")
         candidates: list[Any] = []
@@ -310,6 +319,17 @@ class ErrorEvent:
     stop_reason: Literal["error", "aborted"]
     error: OpenClawError
     type: Literal["error"] = "error"
+
+
+def error_event(spec: ModelSpec, error: OpenClawError) -> ErrorEvent:
+    """A call that failed before any answer: an empty message carrying the error."""
+    message = AssistantMessage(
+        provider=spec.provider_id,
+        model=spec.model_id,
+        stop_reason="error",
+        error_message=error.message,
+    )
+    return ErrorEvent(message, "error", error)
 
 
 Event = Union[  # noqa: UP007

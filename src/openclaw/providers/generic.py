@@ -20,20 +20,14 @@ SUPPORTED_APIS = frozenset({"openai-completions", "openai", "openai-compatible"}
 def unsupported_api_event(spec: ModelSpec) -> Event:
     """An error event for a wire API this build does not speak (e.g. ``anthropic-messages``)."""
     from openclaw.errors import ProviderError
-    from openclaw.llm.types import AssistantMessage, ErrorEvent
+    from openclaw.llm.types import error_event
 
     hint = f'Set models.providers.{spec.provider_id}.api to "openai-completions"'
     error = ProviderError(
         f'{spec.key}: the "{spec.api}" API is not supported; only "openai-completions" is',
         hint=hint + ".",
     )
-    message = AssistantMessage(
-        provider=spec.provider_id,
-        model=spec.model_id,
-        stop_reason="error",
-        error_message=error.message,
-    )
-    return ErrorEvent(message, "error", error)
+    return error_event(spec, error)
 
 
 class GenericPlugin:

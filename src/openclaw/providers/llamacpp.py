@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from openclaw.errors import OpenClawError
+from openclaw.llm.types import error_event
 from openclaw.providers.generic import GenericPlugin
 
 if TYPE_CHECKING:
@@ -47,18 +48,6 @@ async def ensure_local_engine(
     return True
 
 
-def _error_event(spec: ModelSpec, error: OpenClawError) -> Event:
-    from openclaw.llm.types import AssistantMessage, ErrorEvent
-
-    message = AssistantMessage(
-        provider=spec.provider_id,
-        model=spec.model_id,
-        stop_reason="error",
-        error_message=error.message,
-    )
-    return ErrorEvent(message, "error", error)
-
-
 class LlamaCppPlugin(GenericPlugin):
     id = "llama-cpp"
     label = "llama.cpp"
@@ -69,7 +58,7 @@ class LlamaCppPlugin(GenericPlugin):
         try:
             await ensure_local_engine(spec.provider_id, spec.provider_config, spec.api_key)
         except OpenClawError as exc:
-            yield _error_event(spec, exc)
+            yield error_event(spec, exc)
             return
         async for event in super().stream(spec, context, options):
             yield event

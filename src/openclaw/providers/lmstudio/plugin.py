@@ -19,6 +19,7 @@ from openclaw.errors import (
     ProviderHTTPError,
     ProviderNotFoundError,
 )
+from openclaw.llm.types import error_event
 from openclaw.providers.lmstudio import discovery, preload, reasoning
 from openclaw.providers.lmstudio import models as wire
 from openclaw.providers.lmstudio.urls import PROVIDER_ID, inference_base, normalize_provider_config
@@ -41,20 +42,12 @@ def model_key_of(model_id: str) -> str:
 requested_context = wire.configured_context
 
 
-def _params(spec: ModelSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for source in (spec.provider_config.get("params"), spec.row.get("params")):
-        if isinstance(source, dict):
-            out.update(source)
-    return out
-
-
 def preload_enabled(spec: ModelSpec) -> bool:
-    return _params(spec).get("preload") is not False
+    return spec.merged_params.get("preload") is not False
 
 
 def ttl_seconds(spec: ModelSpec) -> int | None:
-    value = _params(spec).get("ttlSeconds")
+    value = spec.merged_params.get("ttlSeconds")
     return wire.positive_int(value) if isinstance(value, int) else None
 
 
@@ -132,7 +125,7 @@ class LmstudioPlugin:
 
         readiness = await self._ready(spec, key, force=False)
         if isinstance(readiness, OpenClawError):  # the required-context failure (§6.3)
-            yield _load_error_event(spec, readiness)
+            yield error_event(spec, readiness)
             return
         call = replace(spec, wire_model_id=readiness.wire_model)
         if readiness.checked:
@@ -195,7 +188,7 @@ class LmstudioPlugin:
 
         fresh = await self._ready(spec, key, force=True)
         if isinstance(fresh, OpenClawError):
-            yield _load_error_event(spec, fresh)
+            yield error_event(spec, fresh)
             return
         overflow = stale.type == "error" and isinstance(stale.error, ContextOverflowError)
         if overflow and (fresh.wire_model, fresh.context) == (
@@ -322,20 +315,6 @@ def _warn_impossible_contexts(provider_id: str, entries: list[Any]) -> None:
                     wire.entry_key(entry),
                     what,
                 )
-
-
-def _load_error_event(spec: ModelSpec, err: OpenClawError) -> Event:
-    from openclaw.llm.types import AssistantMessage, ErrorEvent, Usage
-
-    message = AssistantMessage(
-        content=[],
-        provider=spec.provider_id,
-        model=spec.model_id,
-        usage=Usage(),
-        stop_reason="error",
-        error_message=err.message,
-    )
-    return ErrorEvent(message=message, stop_reason="error", error=err)
 
 
 PLUGIN = LmstudioPlugin()
