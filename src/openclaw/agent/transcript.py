@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from openclaw.auth.redact import REDACTED
+from openclaw.auth.redact import REDACTED, redact_text
 from openclaw.errors import ConfigError
 from openclaw.llm.types import (
     AssistantMessage,
@@ -54,9 +54,7 @@ def _secs(value: Any) -> float:
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
     """Replace every secret (longest first) by the sentinel; transcripts keep no part of it."""
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
+    return redact_text(text, secrets, REDACTED)
 
 
 # -- message <-> dict ---------------------------------------------------------------------

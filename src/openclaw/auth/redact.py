@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from openclaw.auth.markers import is_marker
@@ -16,6 +16,7 @@ __all__ = [
     "is_secret_key",
     "mask_secret",
     "redact_config",
+    "redact_sent_headers",
     "redact_text",
 ]
 _MIN_MASKABLE = 12
@@ -40,9 +41,38 @@ def mask_secret(secret: str) -> str:
     return f"{secret[:4]}…{secret[-4:]}"
 
 
-def redact_text(text: str, secrets: Iterable[str]) -> str:
+def redact_text(text: str, secrets: Iterable[str | None], replacement: str | None = None) -> str:
+    """Every secret in ``text`` (longest first) replaced by ``replacement``, or by its mask
+    (``sk-l…0001``) when none is given. Values under 4 characters are left alone."""
     for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, mask_secret(secret))
+        text = text.replace(secret, mask_secret(secret) if replacement is None else replacement)
+    return text
+
+
+# Credentials that may show up in a server's echo of a request even when we do not know them.
+_CREDENTIAL_PATTERNS = (
+    (re.compile(r"(?i)(authorization\s*[:=]\s*bearer\s+)[^\s\"',;]+"), r"\1***"),
+    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=:-]{16,}"), "Bearer ***"),
+    (re.compile(r"\bsk-[A-Za-z0-9_:-]{8,}"), "***"),
+)
+
+
+def redact_sent_headers(text: str, sent_headers: Mapping[str, str]) -> str:
+    """Server text that may echo what we sent: every header value we sent (and the token of an
+    Authorization header) becomes ``***``, as do bearer tokens and ``sk-`` keys."""
+    candidates: set[str] = set()
+    for name, value in sent_headers.items():
+        value = value.strip()
+        if name.lower() == "content-type" or not value:
+            continue
+        candidates.add(value)
+        if name.lower() == "authorization":
+            scheme_and_token = value.split(None, 1)
+            if len(scheme_and_token) == 2 and scheme_and_token[1].strip():
+                candidates.add(scheme_and_token[1].strip())
+    text = redact_text(text, candidates, "***")
+    for pattern, repl in _CREDENTIAL_PATTERNS:
+        text = pattern.sub(repl, text)
     return text
 
 

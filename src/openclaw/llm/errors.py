@@ -174,9 +174,9 @@ def _squash(text: str) -> str:
 
 
 def _redact(text: str, spec: ModelSpec) -> str:
-    if spec.api_key and len(spec.api_key) >= 4:
-        text = text.replace(spec.api_key, "***")
-    return text
+    from openclaw.auth.redact import redact_text
+
+    return redact_text(text, [spec.api_key], "***")
 
 
 def looks_like_html(body: bytes | str, content_type: str = "") -> bool:

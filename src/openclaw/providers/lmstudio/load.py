@@ -9,7 +9,6 @@ caching, de-duplication and back-off are in :mod:`.preload`. Loads are announced
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -71,31 +70,11 @@ class RequiredContextError(ModelLoadError):
 
 # ---- redaction (§5.4) -------------------------------------------------------------------------
 
-_GENERIC_PATTERNS = (
-    (re.compile(r"(?i)(authorization\s*[:=]\s*bearer\s+)[^\s\"',;]+"), r"\1***"),
-    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=:-]{16,}"), "Bearer ***"),
-    (re.compile(r"\bsk-[A-Za-z0-9_:-]{8,}"), "***"),
-)
-
 
 def redact_load_text(text: str, sent_headers: Mapping[str, str]) -> str:
-    candidates: set[str] = set()
-    for name, value in sent_headers.items():
-        if name.lower() == "content-type":
-            continue
-        value = value.strip()
-        if not value:
-            continue
-        candidates.add(value)
-        if name.lower() == "authorization":
-            rest = value.split(None, 1)
-            if len(rest) == 2 and rest[1].strip():
-                candidates.add(rest[1].strip())
-    for secret in sorted(candidates, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    for pattern, repl in _GENERIC_PATTERNS:
-        text = pattern.sub(repl, text)
-    return text
+    from openclaw.auth.redact import redact_sent_headers
+
+    return redact_sent_headers(text, sent_headers)
 
 
 # ---- load announcements -------------------------------------------------------------------------
