@@ -41,10 +41,18 @@ def mask_secret(secret: str) -> str:
     return f"{secret[:4]}…{secret[-4:]}"
 
 
-def redact_text(text: str, secrets: Iterable[str | None], replacement: str | None = None) -> str:
+def redact_text(
+    text: str,
+    secrets: Iterable[str | None],
+    replacement: str | None = None,
+    *,
+    min_length: int = 4,
+) -> str:
     """Every secret in ``text`` (longest first) replaced by ``replacement``, or by its mask
-    (``sk-l…0001``) when none is given. Values under 4 characters are left alone."""
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+    (``sk-l…0001``) when none is given. Values shorter than ``min_length`` are left alone (a
+    2-letter "key" would shred the text)."""
+    wanted = {s for s in secrets if s and len(s) >= min_length}
+    for secret in sorted(wanted, key=len, reverse=True):
         text = text.replace(secret, mask_secret(secret) if replacement is None else replacement)
     return text
 
@@ -70,7 +78,8 @@ def redact_sent_headers(text: str, sent_headers: Mapping[str, str]) -> str:
             scheme_and_token = value.split(None, 1)
             if len(scheme_and_token) == 2 and scheme_and_token[1].strip():
                 candidates.add(scheme_and_token[1].strip())
-    text = redact_text(text, candidates, "***")
+    # Whatever we sent is redacted, however short: the server echoed our own request.
+    text = redact_text(text, candidates, "***", min_length=1)
     for pattern, repl in _CREDENTIAL_PATTERNS:
         text = pattern.sub(repl, text)
     return text
