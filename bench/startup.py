@@ -97,7 +97,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="openclaw-bench-") as tmp:
         home = Path(tmp)
         write_config(home)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
+        # PYTHONDONTWRITEBYTECODE (set by some shells and sandboxes) would recompile every
+        # module on every run: a cost no installed copy pays.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("OPENCLAW_") and k != "PYTHONDONTWRITEBYTECODE"
+        }
         env.update({"HOME": str(home), "NO_COLOR": "1"})
         for argv in commands.values():
             measure(argv, env)  # warm the page cache and the validation stamp

@@ -23,15 +23,16 @@ _MIN_MASKABLE = 12
 
 # Config keys whose values are secrets. "maxTokens"/"contextTokens" end in "tokens" and
 # are numbers, so only the singular forms count.
-_SECRET_KEY = re.compile(
-    r"(^|[-_])?(api[-_]?key|apikey|token|secret|password|passphrase|access|refresh|"
-    r"authorization|key|private[-_]?key|client[-_]?secret)$",
-    re.IGNORECASE,
+# (Patterns are kept as text: `re` compiles and caches them on first use, so a command that
+# redacts nothing does not pay for them at start-up.)
+_SECRET_KEY = (
+    r"(?i)(^|[-_])?(api[-_]?key|apikey|token|secret|password|passphrase|access|refresh|"
+    r"authorization|key|private[-_]?key|client[-_]?secret)$"
 )
-_PLACEHOLDER_ONLY = re.compile(r"^(?:\$\{[A-Z_][A-Z0-9_]*(?::-[^${}]*)?\})+$")
+_PLACEHOLDER_ONLY = r"^(?:\$\{[A-Z_][A-Z0-9_]*(?::-[^${}]*)?\})+$"
 # ``scheme://user:password@host``: the whole URL is redacted (the sentinel round-trips only
 # as a whole value).
-_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:([^/?#@\s]+)@")
+_URL_PASSWORD = r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:([^/?#@\s]+)@"
 
 
 def mask_secret(secret: str) -> str:
@@ -59,9 +60,9 @@ def redact_text(
 
 # Credentials that may show up in a server's echo of a request even when we do not know them.
 _CREDENTIAL_PATTERNS = (
-    (re.compile(r"(?i)(authorization\s*[:=]\s*bearer\s+)[^\s\"',;]+"), r"\1***"),
-    (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=:-]{16,}"), "Bearer ***"),
-    (re.compile(r"\bsk-[A-Za-z0-9_:-]{8,}"), "***"),
+    (r"(?i)(authorization\s*[:=]\s*bearer\s+)[^\s\"',;]+", r"\1***"),
+    (r"(?i)\bbearer\s+[A-Za-z0-9._~+/=:-]{16,}", "Bearer ***"),
+    (r"\bsk-[A-Za-z0-9_:-]{8,}", "***"),
 )
 
 
@@ -81,12 +82,12 @@ def redact_sent_headers(text: str, sent_headers: Mapping[str, str]) -> str:
     # Whatever we sent is redacted, however short: the server echoed our own request.
     text = redact_text(text, candidates, "***", min_length=1)
     for pattern, repl in _CREDENTIAL_PATTERNS:
-        text = pattern.sub(repl, text)
+        text = re.sub(pattern, repl, text)
     return text
 
 
 def is_secret_key(key: str) -> bool:
-    return bool(_SECRET_KEY.search(key)) and not key.lower().endswith("tokens")
+    return bool(re.search(_SECRET_KEY, key)) and not key.lower().endswith("tokens")
 
 
 def is_header_secret(name: str) -> bool:
@@ -97,12 +98,12 @@ def is_header_secret(name: str) -> bool:
 
 
 def _needs_redaction(value: str) -> bool:
-    return bool(value) and not is_marker(value) and not _PLACEHOLDER_ONLY.match(value)
+    return bool(value) and not is_marker(value) and not re.match(_PLACEHOLDER_ONLY, value)
 
 
 def _url_with_password(value: str) -> bool:
-    match = _URL_PASSWORD.match(value)
-    return match is not None and not _PLACEHOLDER_ONLY.match(match.group(1))
+    match = re.match(_URL_PASSWORD, value)
+    return match is not None and not re.match(_PLACEHOLDER_ONLY, match.group(1))
 
 
 def redact_config(node: Any, key: str | None = None, *, in_headers: bool = False) -> Any:

@@ -100,7 +100,7 @@ def resolve_credential(
     required: bool = False,
 ) -> Credential:
     from openclaw.auth.profiles import profile_secret
-    from openclaw.auth.sqlite_store import open_auth_store
+    from openclaw.auth.stores import open_auth_store
 
     environ: Mapping[str, str] = cfg.env if env is None else env
     provider_cfg = cfg.provider(provider_id) or {}

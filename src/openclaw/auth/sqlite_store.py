@@ -30,11 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from openclaw.auth.profiles import AuthProfileStore, empty_store
+from openclaw.auth.stores import (
+    agent_db_path,
+    state_db_path,
+)
 from openclaw.config.paths import DEFAULT_AGENT_ID, Paths
 from openclaw.errors import ConfigError
 
-STATE_DB_NAME = "openclaw.sqlite"
-AGENT_DB_NAME = "openclaw-agent.sqlite"
 KNOWN_STATE_VERSION = 18  # openclaw@2026.9.6: package.json schemaVersions.state
 FIRST_SHARED_STORE_VERSION = 13  # config_machine_state holds the shared store from here on
 KNOWN_AGENT_VERSION = 23
@@ -45,14 +47,6 @@ STORE_ROW = "authProfiles.store"
 STATE_ROW = "authProfiles.state"
 _MACHINE_STATE_COLUMNS = ["state_key", "value_json", "updated_at_ms"]
 _STATE_SECTIONS = ("order", "lastGood", "usageStats")
-
-
-def state_db_path(paths: Paths) -> Path:
-    return paths.state_dir / "state" / STATE_DB_NAME
-
-
-def agent_db_path(paths: Paths, agent_id: str = DEFAULT_AGENT_ID) -> Path:
-    return paths.agent_dir(agent_id) / AGENT_DB_NAME
 
 
 def _busy(path: Path) -> ConfigError:
@@ -338,9 +332,10 @@ def legacy_import_paused() -> Iterator[None]:
         _auto_import.pop()
 
 
-def open_auth_store(paths: Paths, agent_id: str = DEFAULT_AGENT_ID) -> AuthProfileStore:
-    """The credential store TS would use for ``agent_id`` (c.3), importing a legacy
-    ``auth-profiles.json`` into TS's state DB first when both exist (R7)."""
+def open_db_store(paths: Paths, agent_id: str = DEFAULT_AGENT_ID) -> AuthProfileStore:
+    """The credential store TS would use for ``agent_id`` (c.3) on a HOME with one of its
+    databases, importing a legacy ``auth-profiles.json`` into TS's state DB first when both
+    exist (R7). ``auth.stores.open_auth_store`` decides when to call this."""
     state_db = state_db_path(paths)
     main_db = agent_db_path(paths)
     own_db = agent_db_path(paths, agent_id)

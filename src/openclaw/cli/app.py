@@ -32,17 +32,6 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _safe_library_warnings() -> None:
-    # Library warnings go to logging's last-resort handler; ours makes control characters
-    # visible. Installed only when a subcommand runs, so --version does not import logging.
-    import logging
-
-    from openclaw.cli.common import SafeLogHandler
-
-    if not isinstance(logging.lastResort, SafeLogHandler):
-        logging.lastResort = SafeLogHandler()
-
-
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(LAZY_COMMANDS)
@@ -52,7 +41,6 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         module_name, attr = entry[0].split(":")
-        _safe_library_warnings()
         command: click.Command = getattr(importlib.import_module(module_name), attr)
         return command
 

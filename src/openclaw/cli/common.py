@@ -5,7 +5,6 @@ Kept free of heavy imports: rich is imported only when a command asks for a cons
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -15,6 +14,9 @@ import click
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from openclaw.config.loader import LoadedConfig
+    from openclaw.config.writer import WriteResult
 
 T = TypeVar("T")
 
@@ -57,18 +59,26 @@ def warn(message: str) -> None:
     echo_safe(f"Warning: {message}", err=True)
 
 
-class SafeLogHandler(logging.StreamHandler):
-    """Stands in for logging's last-resort handler: library warnings (which may quote a
-    server) reach stderr with control characters made visible."""
+def install_safe_warnings() -> None:
+    """Library warnings (which may quote a server) reach stderr with control characters made
+    visible: ours stands in for logging's last-resort handler. Installed by the commands that
+    talk to servers (``run_async``), so commands that do not never import logging."""
+    import logging
 
-    def __init__(self) -> None:
-        super().__init__(sys.stderr)
-        self.setLevel(logging.WARNING)
+    from openclaw.textsafe import visible
 
-    def format(self, record: logging.LogRecord) -> str:
-        from openclaw.textsafe import visible
+    if getattr(logging.lastResort, "openclaw_safe", False):
+        return
 
-        return visible(super().format(record))
+    class SafeLogHandler(logging.StreamHandler):
+        openclaw_safe = True
+
+        def format(self, record: logging.LogRecord) -> str:
+            return visible(super().format(record))
+
+    handler = SafeLogHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    logging.lastResort = handler
 
 
 def print_error(exc: BaseException, *, prefix: str = "") -> None:
@@ -91,7 +101,30 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine from a sync click command (the core is async, on anyio)."""
     import anyio
 
+    install_safe_warnings()
+
     async def runner() -> T:
         return await factory()
 
     return anyio.run(runner)
+
+
+def load_for_command(*, strict_env: bool = False, validate: bool = True) -> LoadedConfig:
+    """Load the config the way commands do: warn (on stderr) about unresolved ``${VAR}``."""
+    from openclaw.config.loader import load_config
+
+    cfg = load_config(strict_env=strict_env, validate=validate)
+    for message in [*cfg.env_warnings, *cfg.value_warnings]:
+        warn(message)
+    return cfg
+
+
+def report_write(result: WriteResult) -> None:
+    from openclaw.config.paths import resolve_paths
+
+    paths = resolve_paths()
+    for message in result.warnings:
+        warn(message)
+    click.echo(f"Updated config: {paths.display(result.path)}")
+    if result.backup_path is not None:
+        click.echo(f"  Backup: {paths.display(result.backup_path)}")

@@ -7,33 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from openclaw.cli.common import echo_json, warn
+from openclaw.cli.common import echo_json, load_for_command, report_write, warn
 from openclaw.errors import ConfigValidationError, UsageError
 
 if TYPE_CHECKING:
-    from openclaw.config.loader import LoadedConfig
-    from openclaw.config.writer import WriteResult
-
-
-def load_for_command(*, strict_env: bool = False, validate: bool = True) -> LoadedConfig:
-    """Load the config the way commands do: warn (on stderr) about unresolved ``${VAR}``."""
-    from openclaw.config.loader import load_config
-
-    cfg = load_config(strict_env=strict_env, validate=validate)
-    for message in [*cfg.env_warnings, *cfg.value_warnings]:
-        warn(message)
-    return cfg
-
-
-def report_write(result: WriteResult) -> None:
-    from openclaw.config.paths import resolve_paths
-
-    paths = resolve_paths()
-    for message in result.warnings:
-        warn(message)
-    click.echo(f"Updated config: {paths.display(result.path)}")
-    if result.backup_path is not None:
-        click.echo(f"  Backup: {paths.display(result.backup_path)}")
+    pass
 
 
 def parse_cli_value(text: str) -> Any:

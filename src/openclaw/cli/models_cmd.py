@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from openclaw.cli import pull_cmd
-from openclaw.cli.common import echo_json, echo_safe, warn
-from openclaw.cli.config_cmd import load_for_command, report_write
+from openclaw.cli.common import echo_json, echo_safe, load_for_command, report_write, warn
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig

@@ -4,7 +4,6 @@ The one place these predicates live; each says which notion of "local" it is."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -33,6 +32,8 @@ def is_loopback_base_url(base_url: str | None) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
+        import ipaddress
+
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
@@ -46,6 +47,8 @@ def is_local_base_url(base_url: str | None) -> bool:
     if host in _LOOPBACK_NAMES or host.endswith(".local"):
         return True
     try:
+        import ipaddress
+
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
@@ -59,6 +62,8 @@ def is_private_base_url(base_url: str | None) -> bool:
     if is_local_base_url(base_url) or "." not in host:
         return True
     try:
+        import ipaddress
+
         address = ipaddress.ip_address(host)
     except ValueError:
         return host.endswith((".lan", ".home", ".internal", ".ts.net"))

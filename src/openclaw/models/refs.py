@@ -15,13 +15,13 @@ if TYPE_CHECKING:
 
 
 # An "@suffix" that is part of the model name, not an auth profile: a date or a
-# quantisation / precision tag.
-_MODEL_SUFFIX = re.compile(
-    r"^(?:\d{8}|\d{4}-\d{2}-\d{2}|i?q\d[a-z0-9_]*|\d+(?:\.\d+)?-?bits?|\d+b|fp\d+|bf16|f16|f32|"
-    r"int\d+|w\d+a\d+|awq|gptq|exl2[a-z0-9_.-]*|mlx[a-z0-9_.-]*|gguf|latest)$",
-    re.IGNORECASE,
+# quantisation / precision tag. (Patterns are kept as text: `re` compiles and caches them on
+# first use, so commands that never parse a ref do not pay for them at start-up.)
+_MODEL_SUFFIX = (
+    r"(?i)^(?:\d{8}|\d{4}-\d{2}-\d{2}|i?q\d[a-z0-9_]*|\d+(?:\.\d+)?-?bits?|\d+b|fp\d+|bf16|"
+    r"f16|f32|int\d+|w\d+a\d+|awq|gptq|exl2[a-z0-9_.-]*|mlx[a-z0-9_.-]*|gguf|latest)$"
 )
-_PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_PROVIDER_RE = r"^[a-z0-9][a-z0-9._-]*$"
 
 
 #: Longer ids are refused: no server names a model like that, and they flood every table.
@@ -89,7 +89,7 @@ def _split_profile(text: str) -> tuple[str, str | None]:
     if "@" not in last_segment:
         return text, None
     head, _, suffix = text.rpartition("@")
-    if suffix and _MODEL_SUFFIX.match(suffix):
+    if suffix and re.match(_MODEL_SUFFIX, suffix):
         return text, None
     return head, suffix.strip()
 
@@ -135,7 +135,7 @@ def parse_model_ref(text: str, cfg: LoadedConfig | None = None) -> ModelRef:
         return _bare_name(body, profile, cfg, cleaned)
     provider_text, _, model = body.partition("/")
     provider = configured_provider(provider_text, cfg)
-    if not provider or not model.strip() or not _PROVIDER_RE.match(provider.lower()):
+    if not provider or not model.strip() or not re.match(_PROVIDER_RE, provider.lower()):
         raise ModelRefError(
             f'Invalid model ref "{cleaned}"',
             hint="Use provider/model, e.g. lmstudio/qwen/qwen3.5-9b.",

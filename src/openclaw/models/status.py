@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from openclaw.auth.redact import mask_secret
 from openclaw.auth.resolve import Credential, is_keyless_ok, resolve_credential
-from openclaw.auth.sqlite_store import open_auth_store
+from openclaw.auth.stores import open_auth_store
 from openclaw.config.kinds import key_env_var
 from openclaw.models.catalog import (
     default_model_ref,

@@ -331,7 +331,7 @@ def _mutator(plan: SetupPlan, workspace: str) -> Any:
 
 def write_setup(plan: SetupPlan, paths: Paths, *, remove_profiles: bool) -> SetupOutcome:
     """Persist a successful setup: auth profile (0600), config, workspace and sessions dirs."""
-    from openclaw.auth.sqlite_store import open_auth_store
+    from openclaw.auth.stores import open_auth_store
     from openclaw.config.atomic import ensure_private_dir
     from openclaw.config.writer import update_config
 
