@@ -30,10 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from openclaw.auth.profiles import AuthProfileStore, empty_store
-from openclaw.auth.stores import (
-    agent_db_path,
-    state_db_path,
-)
 from openclaw.config.paths import DEFAULT_AGENT_ID, Paths
 from openclaw.errors import ConfigError
 
@@ -336,9 +332,9 @@ def open_db_store(paths: Paths, agent_id: str = DEFAULT_AGENT_ID) -> AuthProfile
     """The credential store TS would use for ``agent_id`` (c.3) on a HOME with one of its
     databases, importing a legacy ``auth-profiles.json`` into TS's state DB first when both
     exist (R7). ``auth.stores.open_auth_store`` decides when to call this."""
-    state_db = state_db_path(paths)
-    main_db = agent_db_path(paths)
-    own_db = agent_db_path(paths, agent_id)
+    state_db = paths.state_db_path()
+    main_db = paths.agent_db_path()
+    own_db = paths.agent_db_path(agent_id)
     if state_db.is_file():
         shared = _shared_store_in_state_db(state_db)
         if shared is False and main_db.is_file() and _agent_db_has_store(main_db):

@@ -8,26 +8,13 @@ HOME stays quick.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from openclaw.auth.profiles import AuthProfileStore
 from openclaw.config.paths import DEFAULT_AGENT_ID, Paths
-
-STATE_DB_NAME = "openclaw.sqlite"
-AGENT_DB_NAME = "openclaw-agent.sqlite"
-
-
-def state_db_path(paths: Paths) -> Path:
-    return paths.state_dir / "state" / STATE_DB_NAME
-
-
-def agent_db_path(paths: Paths, agent_id: str = DEFAULT_AGENT_ID) -> Path:
-    return paths.agent_dir(agent_id) / AGENT_DB_NAME
 
 
 def open_auth_store(paths: Paths, agent_id: str = DEFAULT_AGENT_ID) -> AuthProfileStore:
     """The credential store TS would use for ``agent_id`` (interop-ts.md c.3)."""
-    if state_db_path(paths).is_file() or agent_db_path(paths).is_file():
+    if paths.state_db_path().is_file() or paths.agent_db_path().is_file():
         from openclaw.auth.sqlite_store import open_db_store
 
         return open_db_store(paths, agent_id)

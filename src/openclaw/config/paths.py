@@ -47,6 +47,14 @@ class Paths:
     def auth_profiles_path(self, agent_id: str = DEFAULT_AGENT_ID) -> Path:
         return self.agent_dir(agent_id) / AUTH_PROFILES_FILENAME
 
+    def state_db_path(self) -> Path:
+        """TS's shared SQLite state (its credentials live here once it exists)."""
+        return self.state_dir / "state" / "openclaw.sqlite"
+
+    def agent_db_path(self, agent_id: str = DEFAULT_AGENT_ID) -> Path:
+        """TS's per-agent SQLite database."""
+        return self.agent_dir(agent_id) / "openclaw-agent.sqlite"
+
     @property
     def workspace_dir(self) -> Path:
         return self.state_dir / "workspace"

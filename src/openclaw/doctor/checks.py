@@ -93,7 +93,7 @@ def check_locks(paths: Paths) -> list[Finding]:
 
 def check_legacy_keys(paths: Paths) -> list[Finding]:
     from openclaw.auth.profiles import AuthProfileStore
-    from openclaw.auth.sqlite_store import StateDbAuthStore, import_legacy_json, state_db_path
+    from openclaw.auth.sqlite_store import StateDbAuthStore, import_legacy_json
 
     agents = paths.state_dir / "agents"
     out = []
@@ -105,7 +105,7 @@ def check_legacy_keys(paths: Paths) -> list[Finding]:
                                "Fix or remove the file, then run `openclaw onboard`."))  # fmt: skip
             continue
         shown = paths.display(legacy)
-        db = state_db_path(paths)
+        db = paths.state_db_path()
         is_main = legacy.parent.parent.name == "main"
         message = (
             f"{shown} holds {count} key(s) the TypeScript OpenClaw cannot read "
