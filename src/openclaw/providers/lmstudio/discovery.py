@@ -22,9 +22,9 @@ from openclaw.errors import (
 from openclaw.providers.lmstudio.urls import PROVIDER_ID, inference_base, server_base
 
 if TYPE_CHECKING:
-    from openclaw.config.loader import LoadedConfig
     from openclaw.net.client import GuardedAsyncClient
     from openclaw.net.policy import NetPolicy
+    from openclaw.providers.endpoint import Endpoint
 
 DISCOVERY_TIMEOUT = 5.0
 MAX_TIMEOUT = 2_147_000.0  # seconds (the reference's 2_147_000_000 ms clamp)
@@ -84,24 +84,15 @@ def has_authorization(headers: Mapping[str, Any] | None) -> bool:
     )
 
 
-def runtime_api_key(
-    cfg: LoadedConfig, provider_id: str, headers: Mapping[str, Any] | None
-) -> str | None:
-    """The key to send (§9.1): none under header auth, else the core resolver's real key
-    (profile, env, config).
+def runtime_api_key(endpoint: Endpoint) -> str | None:
+    """The key to send (§9.1): none under header auth, else the resolved real key (profile,
+    env, config).
 
     A configured ``apiKey`` whose variable is unset counts as missing, exactly as on the
     chat path (issue #2): the loader has already warned and named the variable, a keyless
     server still answers, and one that needs a key says 401 with where the key comes from.
     (The reference refuses before sending, §10 items 68 and 134.)"""
-    if has_authorization(headers):
-        return None
-    from openclaw.auth.resolve import resolve_credential
-
-    try:
-        return resolve_credential(cfg, provider_id).key
-    except OpenClawError:
-        return None
+    return None if has_authorization(endpoint.headers) else endpoint.api_key
 
 
 @dataclass

@@ -148,29 +148,23 @@ async def embed_texts(
     batch_size: int = BATCH_SIZE,
 ) -> EmbeddingResult:
     """Embed ``texts`` (batched, order kept) with preload at the configured context."""
-    from openclaw.net.client import async_client
-    from openclaw.net.policy import policy_for_provider_config
+    from openclaw.providers.endpoint import resolve_endpoint
 
-    provider_cfg = dict(cfg.provider(provider_id) or {})
-    base_raw = provider_cfg.get("baseUrl") if isinstance(provider_cfg.get("baseUrl"), str) else ""
-    base = inference_base(base_raw)
-    provider_cfg["baseUrl"] = base
-    query = query_of(base_raw)
     key = strip_model(model, provider_id)
     if not texts:
         return EmbeddingResult(provider_id, key, [], 0)
-    headers = (
-        discovery.provider_headers(provider_cfg.get("headers"), cfg.env, provider_id=provider_id)
-        or {}
-    )
-    api_key = discovery.runtime_api_key(cfg, provider_id, headers)
-    policy = policy_for_provider_config(provider_id, provider_cfg)
+    endpoint = resolve_endpoint(cfg, provider_id)
+    provider_cfg = dict(endpoint.provider_config)
+    base = inference_base(endpoint.base_url)
+    provider_cfg["baseUrl"] = base
+    query = query_of(endpoint.base_url)
+    headers = endpoint.headers
+    api_key = discovery.runtime_api_key(endpoint)
     wire_model = key
     raw_params = provider_cfg.get("params")
     params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
-    timeout = provider_cfg.get("timeoutSeconds")
-    seconds = float(timeout) if isinstance(timeout, int | float) and timeout > 0 else EMBED_TIMEOUT
-    async with async_client(policy, timeout=seconds, max_body_bytes=MAX_RESPONSE_BYTES) as client:
+    seconds = endpoint.timeout_seconds or EMBED_TIMEOUT
+    async with endpoint.client(timeout=seconds, max_body_bytes=MAX_RESPONSE_BYTES) as client:
         if params.get("preload") is not False:
             configured = embedding_context(_configured_row(provider_cfg, key), provider_cfg)
             key, wire_model = await _preload(client, base, key, api_key, headers, configured)

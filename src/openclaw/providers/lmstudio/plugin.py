@@ -231,21 +231,19 @@ class LmstudioPlugin:
     async def discover(self, cfg: LoadedConfig, provider_id: str) -> list[CatalogEntry]:
         from openclaw.models.catalog import CatalogEntry
         from openclaw.models.refs import SKIPPED_IDS_REASON
+        from openclaw.providers.endpoint import resolve_endpoint
 
-        provider_cfg = dict(cfg.provider(provider_id) or {})
-        base = provider_cfg.get("baseUrl") if isinstance(provider_cfg.get("baseUrl"), str) else None
-        headers = discovery.provider_headers(
-            provider_cfg.get("headers"), cfg.env, provider_id=provider_id
-        )
-        api_key = discovery.runtime_api_key(cfg, provider_id, headers)
+        endpoint = resolve_endpoint(cfg, provider_id)
+        base = endpoint.base_url
         result = await discovery.fetch_models(
             base,
-            api_key=api_key,
-            headers=headers,
-            policy=discovery.provider_policy(base or "", provider_cfg),
+            api_key=discovery.runtime_api_key(endpoint),
+            headers=endpoint.headers,
+            policy=endpoint.policy,
         )
         if not result.reachable or (result.status is not None and result.status >= 400):
-            raise discovery.catalog_error(result, base or "")
+            raise discovery.catalog_error(result, base)
+        provider_cfg = dict(endpoint.provider_config)
         provider_cfg["baseUrl"] = inference_base(base)
         provider_cfg.setdefault("api", "openai-completions")
         skipped = wire.count_unusable(result.models)
