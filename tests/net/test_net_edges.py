@@ -1,7 +1,7 @@
 """Edge cases of the guard, each through the sync and the async client (which must agree):
 ports out of range, unicode hosts, resolvers that fail or answer oddly, mixed DNS answers,
-the metadata table, redirects carrying a body, request logs and the cost budget of
-bench/policy.py.
+the metadata table, redirects carrying a body, request logs, and that bench/policy.py
+measures every case.
 
 Dials go to a recording backend (no socket is opened), except the redirect and log tests,
 which use real servers on 127.0.0.1.
@@ -202,16 +202,19 @@ def test_inspect_ip_gives_flags_and_canonical_spelling_in_one_parse() -> None:
 # --- cost: bench/policy.py ---------------------------------------------------------------------
 
 
-def test_policy_check_costs_under_50_microseconds() -> None:
+def test_policy_bench_measures_every_case() -> None:
+    """bench/policy.py reports a figure per case; its 50 µs budget is checked by running the
+    bench (exit 1 over budget), not here: a loaded CI machine says nothing about the code."""
     path = Path(__file__).resolve().parents[2] / "bench" / "policy.py"
     spec = importlib.util.spec_from_file_location("bench_policy", path)
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    results = bench.run(rounds=2000)
+    results = bench.run(rounds=200, repeats=1)
     assert set(results) == {label for label, *_ in bench.CASES}
-    worst = max(row["check"] for row in results.values())
-    assert 0 < worst < bench.BUDGET_US, results
+    for row in results.values():
+        assert set(row) == {"check", "parse", "cold"}
+        assert all(0 < value < float("inf") for value in row.values()), row
 
 
 # --- redirects with a body, and what the logs say (real servers on 127.0.0.1) ------------------
