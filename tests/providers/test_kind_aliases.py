@@ -79,9 +79,18 @@ def test_a_ref_in_another_spelling_finds_the_configured_key(isolated_home: Path)
         assert list(saved["models"]["providers"]) == ["llama.cpp"]
 
 
-def test_lm_studio_alias_gets_the_lm_studio_plugin(isolated_home: Path) -> None:
+def test_lm_studio_alias_lists_probes_and_answers_as_lm_studio(isolated_home: Path) -> None:
     with FakeLMStudio() as fake:
         _config(isolated_home, fake, "lm-studio")
+        listed = run_cli("models", "list", "--json", "--provider", "lmstudio")
+        assert listed.returncode == 0, listed.output
+        assert [r["key"] for r in json.loads(listed.stdout)["models"]] == [f"lm-studio/{MODEL}"]
+
+        probed = run_cli("models", "status", "--probe", "--json")
+        assert probed.returncode == 0, probed.output
+        probes = json.loads(probed.stdout)["auth"]["probes"]
+        assert [(p["provider"], p["status"]) for p in probes] == [("lm-studio", "ok")]
+
         answer = run_cli("agent", "-m", "hi")
         assert answer.returncode == 0, answer.output
         assert "Hello from fake LM Studio." in answer.stdout

@@ -70,22 +70,6 @@ def cli(ctx: click.Context, profile: str | None, dev: bool, debug: bool, no_colo
     ctx.obj = {"debug": debug}
 
 
-def _report(exc: BaseException, debug: bool) -> int:
-    from openclaw.cli.common import print_error
-    from openclaw.errors import OpenClawError
-
-    if debug:
-        import traceback
-
-        traceback.print_exception(exc)
-    print_error(exc)
-    if isinstance(exc, OpenClawError):
-        return 1
-    if not debug:
-        click.echo("Hint: re-run with --debug for the traceback and report it.", err=True)
-    return 1
-
-
 def run(args: list[str]) -> None:
     debug = "--debug" in args or os.environ.get("OPENCLAW_DEBUG") == "1"
     try:
@@ -102,5 +86,7 @@ def run(args: list[str]) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:
-        sys.exit(_report(exc, debug))
+        from openclaw.cli.common import report_exception
+
+        sys.exit(report_exception(exc, debug))
     sys.exit(result if isinstance(result, int) else 0)

@@ -1,6 +1,7 @@
-"""Small helpers every command shares: output, JSON, running async code.
+"""Small helpers every command shares: output, JSON, errors, running async code.
 
-Kept free of heavy imports: rich is imported only when a command asks for a console.
+Kept free of heavy imports, click included (the quick path of ``models list`` runs without
+it): rich is imported only when a command asks for a console.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
-
-import click
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -42,17 +41,31 @@ def console(stderr: bool = False) -> Console:
     )
 
 
+def echo(text: str = "", *, err: bool = False) -> None:
+    """One line to stdout (or stderr), flushed. The stream is looked up at each call, so a test
+    runner that swaps ``sys.stdout`` sees the output; a terminal that cannot encode a character
+    gets an escape instead of a crash."""
+    stream = sys.stderr if err else sys.stdout
+    line = text + "\n"
+    try:
+        stream.write(line)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(line.encode(encoding, "backslashreplace").decode(encoding))
+    stream.flush()
+
+
 def echo_json(data: Any) -> None:
     from openclaw.textsafe import json_text
 
-    click.echo(json_text(data))
+    echo(json_text(data))
 
 
 def echo_safe(text: str, *, err: bool = False) -> None:
-    """``click.echo`` for text that may hold server or model output: controls made visible."""
+    """:func:`echo` for text that may hold server or model output: controls made visible."""
     from openclaw.textsafe import visible
 
-    click.echo(visible(text), err=err)
+    echo(visible(text), err=err)
 
 
 def warn(message: str) -> None:
@@ -97,6 +110,21 @@ def print_error(exc: BaseException, *, prefix: str = "") -> None:
     echo_safe(f"Error: unexpected {type(exc).__name__}: {exc}", err=True)
 
 
+def report_exception(exc: BaseException, debug: bool) -> int:
+    """Print ``exc`` as the one error line (the traceback too under ``--debug``); the exit
+    code: 1 for every error, expected or not."""
+    from openclaw.errors import OpenClawError
+
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    print_error(exc)
+    if not debug and not isinstance(exc, OpenClawError):
+        echo("Hint: re-run with --debug for the traceback and report it.", err=True)
+    return 1
+
+
 def run_async(factory: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine from a sync click command (the core is async, on anyio)."""
     import anyio
@@ -125,6 +153,6 @@ def report_write(result: WriteResult) -> None:
     paths = resolve_paths()
     for message in result.warnings:
         warn(message)
-    click.echo(f"Updated config: {paths.display(result.path)}")
+    echo(f"Updated config: {paths.display(result.path)}")
     if result.backup_path is not None:
-        click.echo(f"  Backup: {paths.display(result.backup_path)}")
+        echo(f"  Backup: {paths.display(result.backup_path)}")

@@ -1,7 +1,8 @@
 """The ``openclaw`` entry point.
 
-``--version`` is answered before click is imported (scripts call it in loops); everything
-else goes to the command tree in :mod:`openclaw.cli.app`.
+``--version`` and the common forms of ``models list`` are answered before click is imported
+(they must feel instant; scripts call them in loops); everything else goes to the command
+tree in :mod:`openclaw.cli.app`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ def main(argv: list[str] | None = None) -> None:
     if args in (["--version"], ["-V"]):
         print(__version__)
         sys.exit(0)
+    if args[:2] == ["models", "list"]:
+        from openclaw.cli.quick import run_quick
+
+        code = run_quick(args)
+        if code is not None:
+            sys.exit(code)
     from openclaw.cli.app import run
 
     run(args)

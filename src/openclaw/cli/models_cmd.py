@@ -17,8 +17,6 @@ from openclaw.cli.common import echo_json, echo_safe, load_for_command, report_w
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
-    from openclaw.errors import OpenClawError
-    from openclaw.models.listing import ListRow
     from openclaw.models.refs import ModelRef
     from openclaw.providers.probe import ProbeResult
 
@@ -103,51 +101,18 @@ def list_models(
     agent_id: str,
 ) -> int:
     """Show the configured models (context, auth, tags)."""
-    from openclaw.models.catalog import configured_catalog
-    from openclaw.models.listing import build_rows
-    from openclaw.models.refs import normalize_provider
-    from openclaw.providers import normalize_row
+    from openclaw.cli.models_list import ListOptions, run_list
 
-    cfg = load_for_command()
-    # An alias finds the provider under the key the user wrote (`llama-cpp` finds `llamacpp`).
-    provider_filter = (
-        (cfg.provider_key(provider_id) or normalize_provider(provider_id)) if provider_id else None
+    return run_list(
+        ListOptions(
+            local_only=local_only,
+            provider_id=provider_id,
+            refresh=refresh,
+            as_json=as_json,
+            plain=plain,
+            agent_id=agent_id,
+        )
     )
-    entries = configured_catalog(cfg, normalize_row)
-    failed = False
-    if refresh:
-        from openclaw.cli.common import run_async
-        from openclaw.providers.refresh import refresh_catalog
-
-        refreshed = run_async(functools.partial(refresh_catalog, cfg, entries, provider_filter))
-        entries, failed = refreshed.entries, bool(refreshed.failures)
-        _render_failures(refreshed.failures)
-    rows = build_rows(
-        cfg, entries=entries, provider=provider_filter, local_only=local_only, agent_id=agent_id
-    )
-    _render_list(rows, as_json=as_json, plain=plain, cfg=cfg)
-    return 1 if failed else 0
-
-
-def _render_failures(failures: list[tuple[str, OpenClawError]]) -> None:
-    for pid, exc in failures:
-        click.echo(f"Error: {pid}: {exc.message}", err=True)
-        if exc.hint:
-            click.echo(f"Hint: {exc.hint}", err=True)
-
-
-def _render_list(rows: list[ListRow], *, as_json: bool, plain: bool, cfg: LoadedConfig) -> None:
-    from openclaw.models.listing import render_table
-
-    if as_json:
-        echo_json({"count": len(rows), "models": [row.to_json() for row in rows]})
-    elif plain:
-        for row in rows:
-            echo_safe(row.key)
-    else:
-        echo_safe(render_table(rows))
-        if not rows and not cfg.providers():
-            warn("No models configured. Run `openclaw onboard` to set up LM Studio.")
 
 
 # ----------------------------------------------------------------------------- set
