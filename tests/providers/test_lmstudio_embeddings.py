@@ -216,3 +216,23 @@ def test_embed_continues_when_the_preload_fails(
     assert fake_lmstudio.requests[-1].json["model"] == NOMIC
     assert "embedding preload failed" in caplog.text
     assert "with 4096 context tokens" in caplog.text
+
+
+def test_embed_without_config_goes_to_lm_studios_default_server(isolated_home: Path) -> None:
+    """A fresh HOME: `openclaw embed` asks LM Studio where it usually listens (nothing listens
+    there in tests), rather than refusing for want of a config."""
+    from openclaw.config.kinds import LMSTUDIO
+    from openclaw.errors import ConfigError
+    from openclaw.providers.endpoint import resolve_endpoint
+
+    cfg = load_config()
+    assert resolve_endpoint(cfg, "lmstudio").base_url == LMSTUDIO.default_base_url
+    with pytest.raises(ConfigError, match='"my-box" is not configured'):
+        resolve_endpoint(cfg, "my-box")  # no default server to fall back to
+
+    result = run_cli("embed", "hello")
+    assert result.returncode == 1
+    origin = str(LMSTUDIO.default_base_url).removesuffix("/v1")
+    assert f"Cannot connect to {origin}" in result.stderr
+    assert "not configured" not in result.stderr
+    assert "Traceback" not in result.stderr

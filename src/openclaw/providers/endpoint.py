@@ -92,14 +92,17 @@ def resolve_endpoint(
     require_key: bool = False,
 ) -> Endpoint:
     """The endpoint of a configured provider (by id or alias), for one model row when given.
+    A kind with a default server (``lmstudio``, ``ollama``, ...) resolves unconfigured too.
 
-    ConfigError for a provider that is not configured or has no usable URL; AuthError when
+    ConfigError for another provider that is not configured or has no usable URL; AuthError when
     ``require_key`` and the provider needs a key that is not configured."""
     from openclaw.auth.resolve import resolve_credential, resolve_headers
     from openclaw.net.policy import provider_policy
 
     key = cfg.provider_key(provider_id) or provider_id
     provider_cfg = cfg.provider(key)
+    if provider_cfg is None and kind_for(key).default_base_url is not None:
+        provider_cfg = {}  # a kind with a well-known server (LM Studio, Ollama) needs no config
     if provider_cfg is None:
         raise ConfigError(
             f'Provider "{provider_id}" is not configured',

@@ -85,26 +85,19 @@ def server_of_spec(spec: ModelSpec) -> Server:
 
 
 def server_of_config(cfg: LoadedConfig, provider_id: str) -> Server:
-    from openclaw.auth.resolve import resolve_credential, resolve_headers
+    """The native server of a configured provider, from its :class:`Endpoint` (headers, key,
+    policy); with no baseUrl configured, ``OLLAMA_HOST`` or the default, as the ollama CLI."""
     from openclaw.net.policy import provider_policy
+    from openclaw.providers.endpoint import resolve_endpoint
 
-    provider_cfg = cfg.provider(provider_id) or {}
-    base = provider_cfg.get("baseUrl")
-    base = (
-        native_base(base) if isinstance(base, str) and base.strip() else default_base_url(cfg.env)
-    )
-    request = provider_cfg.get("request")
-    flag = request.get("allowPrivateNetwork") if isinstance(request, dict) else None
-    cred = resolve_credential(cfg, provider_id)
-    headers = resolve_headers(
-        provider_cfg.get("headers"), cfg.env, f"models.providers.{provider_id}.headers"
-    )
-    return Server(
-        base,
-        provider_policy(provider_id, base, flag if isinstance(flag, bool) else None),
-        key_for_host(base, cred.key, cred.describe()),
-        headers,
-    )
+    endpoint = resolve_endpoint(cfg, provider_id)
+    base, policy = native_base(endpoint.base_url), endpoint.policy
+    configured = endpoint.provider_config.get("baseUrl")
+    if not (isinstance(configured, str) and configured.strip()):
+        base = default_base_url(cfg.env)
+        policy = provider_policy(endpoint.provider_id, base, None)
+    key = key_for_host(base, endpoint.api_key, endpoint.credential.describe())
+    return Server(base, policy, key, endpoint.headers)
 
 
 def server_for_url(
