@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import stat
 from pathlib import Path
 
@@ -9,16 +8,7 @@ import pytest
 
 from tests.conftest import run_cli
 
-FIXTURE = Path(__file__).parent / "fixtures" / "reference_openclaw.json"
 KEY = "sk-lm-fake-TOKEN-0001"
-
-
-@pytest.fixture
-def reference_home(isolated_home: Path) -> Path:
-    state = isolated_home / ".openclaw"
-    state.mkdir()
-    shutil.copy(FIXTURE, state / "openclaw.json")
-    return state / "openclaw.json"
 
 
 def test_set_changes_only_default_and_allowlist(reference_home: Path) -> None:

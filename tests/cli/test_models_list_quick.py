@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +16,6 @@ import pytest
 from openclaw.cli.models_cmd import list_models
 from openclaw.cli.quick import LIST_FLAGS, LIST_VALUES, parse_models_list
 from tests.conftest import CliResult, run_cli
-
-FIXTURE = Path(__file__).parent / "fixtures" / "reference_openclaw.json"
 
 
 def _through_click(*args: str) -> CliResult:
@@ -33,14 +30,6 @@ def _through_click(*args: str) -> CliResult:
         timeout=60,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
-
-
-@pytest.fixture
-def reference_home(isolated_home: Path) -> Path:
-    state = isolated_home / ".openclaw"
-    state.mkdir()
-    shutil.copy(FIXTURE, state / "openclaw.json")
-    return state / "openclaw.json"
 
 
 def test_the_quick_table_is_the_click_commands_options() -> None:
