@@ -15,6 +15,7 @@ import click
 from openclaw.cli.agent_render import (
     PlainRenderer,
     RichRenderer,
+    WaitWatch,
     isatty,
     result_json,
     summary_line,
@@ -26,7 +27,7 @@ from openclaw.textsafe import json_text, visible
 
 if TYPE_CHECKING:
     from openclaw.agent.chat import ChatSession
-    from openclaw.agent.runner import TurnOptions, TurnResult
+    from openclaw.agent.runner import TurnObserver, TurnOptions, TurnResult
     from openclaw.agent.tools import ToolRegistry
     from openclaw.config.loader import LoadedConfig
 
@@ -47,6 +48,7 @@ def _run_one(
     from openclaw.agent.runner import AbortHandle, run_turn
 
     abort = AbortHandle()
+    observer: TurnObserver = renderer
 
     async def main() -> TurnResult:
         async def watch() -> None:
@@ -59,7 +61,7 @@ def _run_one(
             tg.start_soon(watch)
             try:
                 result = await run_turn(
-                    cfg, opts, registry=registry, observer=renderer, abort=abort
+                    cfg, opts, registry=registry, observer=observer, abort=abort
                 )
             except Exception as exc:  # re-raised below, not wrapped in an ExceptionGroup
                 failure = exc
@@ -72,7 +74,9 @@ def _run_one(
     from openclaw.providers.lmstudio.progress import load_progress
 
     try:
-        with load_progress():  # an unloaded LM Studio model can take minutes to load
+        # A model load can take minutes, and so can a silent server: both show progress.
+        with load_progress() as progress:
+            observer = WaitWatch(renderer, progress)
             return anyio.run(main)
     finally:
         renderer.close()

@@ -230,6 +230,46 @@ class RichRenderer(PlainRenderer):
         self._finish_text()
 
 
+class WaitWatch(TurnObserver):
+    """Passes every callback to ``inner`` and tells ``progress`` when a request goes out (a
+    model is tried, a tool result is sent back) and when its first output arrives, so a silent
+    server shows "Waiting for X to answer… Ns" instead of nothing."""
+
+    def __init__(self, inner: TurnObserver, progress: Any) -> None:
+        self.inner = inner
+        self.progress = progress
+        self.awaited = ""
+
+    def on_model(self, spec: ModelSpec, fallback_from: str | None) -> None:
+        self.inner.on_model(spec, fallback_from)
+        self.awaited = spec.key
+        self.progress.expect_output(self.awaited)
+
+    def on_tool_result(self, result: ToolResultMessage) -> None:
+        self.inner.on_tool_result(result)
+        self.progress.expect_output(self.awaited)
+
+    def on_notice(self, text: str, level: Literal["info", "warn"] = "info") -> None:
+        self.progress.output_seen()
+        self.inner.on_notice(text, level)
+
+    def on_text(self, delta: str) -> None:
+        self.progress.output_seen()
+        self.inner.on_text(delta)
+
+    def on_thinking(self, delta: str) -> None:
+        self.progress.output_seen()
+        self.inner.on_thinking(delta)
+
+    def on_message_end(self, message: AssistantMessage) -> None:
+        self.progress.output_seen()
+        self.inner.on_message_end(message)
+
+    def on_tool_call(self, call: ToolCall) -> None:
+        self.progress.output_seen()
+        self.inner.on_tool_call(call)
+
+
 # -- formatting ---------------------------------------------------------------------------------
 def summary_line(result: TurnResult) -> str:
     u = result.usage
