@@ -14,7 +14,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from openclaw.providers.lmstudio import progress
+from openclaw.providers import progress
 from tests.conftest import run_cli
 from tests.servers.fake_lmstudio import FakeLMStudio, Reply
 

@@ -348,8 +348,8 @@ class _Terminal:
 
 
 def test_spinner_shows_elapsed_seconds_while_ollama_loads() -> None:
-    from openclaw.providers.lmstudio.progress import tty_load_spinner
     from openclaw.providers.ollama.plugin import PLUGIN
+    from openclaw.providers.progress import tty_load_spinner
 
     terminal = _Terminal()
     with FakeOllama(load_delay=0.6) as slow:

@@ -71,7 +71,7 @@ def _run_one(
             raise failure
         return result
 
-    from openclaw.providers.lmstudio.progress import load_progress
+    from openclaw.providers.progress import load_progress
 
     try:
         # A model load can take minutes, and so can a silent server: both show progress.

@@ -22,7 +22,7 @@ def embed(texts: tuple[str, ...], model_ref: str | None, as_json: bool) -> None:
     from openclaw.config.kinds import OLLAMA, kind_for
     from openclaw.config.loader import load_config
     from openclaw.providers.lmstudio.embeddings import embed_texts
-    from openclaw.providers.lmstudio.progress import tty_load_spinner
+    from openclaw.providers.progress import tty_load_spinner
 
     cfg = load_config()
     provider_id = "lmstudio"

@@ -284,8 +284,8 @@ def status(
 
 def _run_probes(cfg: LoadedConfig, provider: str | None, timeout: float) -> list[ProbeResult]:
     from openclaw.cli.common import run_async
-    from openclaw.providers.lmstudio.progress import load_progress
     from openclaw.providers.probe import probe
+    from openclaw.providers.progress import load_progress
 
     with load_progress():
         return run_async(functools.partial(probe, cfg, provider=provider, timeout=timeout))

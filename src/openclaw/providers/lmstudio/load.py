@@ -2,16 +2,15 @@
 
 :func:`prepare_model` asks ``GET /api/v1/models`` whether a loaded instance has enough context
 and otherwise sends ``POST /api/v1/models/load``. Pure protocol, no state: the chat path's
-caching, de-duplication and back-off are in :mod:`.preload`. Loads are announced to
-:data:`LOAD_EVENTS` listeners (the CLI's progress display).
+caching, de-duplication and back-off are in :mod:`.preload`. Loads are announced through
+:data:`openclaw.providers.load_events.LOAD_EVENTS` (the CLI's progress display listens).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from openclaw.providers.lmstudio.discovery import (
     start_hint,
 )
 from openclaw.providers.lmstudio.urls import server_base
+from openclaw.providers.load_events import LOAD_EVENTS
 
 if TYPE_CHECKING:
     from openclaw.net.client import GuardedAsyncClient
@@ -75,42 +75,6 @@ def redact_load_text(text: str, sent_headers: Mapping[str, str]) -> str:
     from openclaw.auth.redact import redact_sent_headers
 
     return redact_sent_headers(text, sent_headers)
-
-
-# ---- load announcements -------------------------------------------------------------------------
-
-LoadListener = Callable[[str, str, int, float | None, str], None]
-
-
-class LoadEvents:
-    """Who hears ``listener(phase, model_key, context, elapsed)`` around every load (phase
-    "start" / "end"). The CLI listens for its progress display; library use stays silent."""
-
-    def __init__(self) -> None:
-        self.listeners: list[LoadListener] = []
-
-    @contextmanager
-    def listen(self, listener: LoadListener) -> Iterator[None]:
-        self.listeners.append(listener)
-        try:
-            yield
-        finally:
-            self.listeners.remove(listener)
-
-    def notify(
-        self, phase: str, key: str, ctx: int, elapsed: float | None, server: str = "LM Studio"
-    ) -> None:
-        """Also for another server's load (Ollama loads on the first chat): the CLI's display
-        names ``server``."""
-        for listener in list(self.listeners):
-            try:
-                listener(phase, key, ctx, elapsed, server)
-            except Exception:  # a display hook must never break a request
-                pass
-
-
-LOAD_EVENTS = LoadEvents()
-load_listener = LOAD_EVENTS.listen
 
 
 # ---- one check + load ---------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def load_if_unloaded(
     import sys
 
     from openclaw.providers.lmstudio import preload
-    from openclaw.providers.lmstudio.progress import tty_load_spinner
+    from openclaw.providers.progress import tty_load_spinner
 
     if plan.model_id in found.loaded_ids:
         return

@@ -38,9 +38,6 @@ from openclaw.providers.lmstudio.load import (
     prepare_model,
 )
 from openclaw.providers.lmstudio.load import (
-    load_listener as load_listener,
-)
-from openclaw.providers.lmstudio.load import (
     redact_load_text as redact_load_text,
 )
 from openclaw.providers.lmstudio.load import (
@@ -48,6 +45,9 @@ from openclaw.providers.lmstudio.load import (
 )
 from openclaw.providers.lmstudio.readiness_record import ReadinessRecord
 from openclaw.providers.lmstudio.urls import inference_base
+from openclaw.providers.load_events import (
+    load_listener as load_listener,
+)
 
 if TYPE_CHECKING:
     from openclaw.net.policy import NetPolicy

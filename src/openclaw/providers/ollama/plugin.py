@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def _wait_hook(spec: ModelSpec) -> Any:
     from openclaw.llm.ollama_context import num_ctx
-    from openclaw.providers.lmstudio.load import LOAD_EVENTS
+    from openclaw.providers.load_events import LOAD_EVENTS
 
     ctx = num_ctx(spec.row, spec.provider_config)
 

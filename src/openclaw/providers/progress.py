@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from openclaw.providers.lmstudio import preload
+from openclaw.providers.load_events import load_listener
 from openclaw.textsafe import visible_line
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -180,7 +180,7 @@ def load_progress(stream: Any = None) -> Iterator[_LoadDisplay]:
     except (AttributeError, ValueError):
         tty = False
     display: _LoadDisplay = _Spinner(stream) if tty else _PlainLines(stream)
-    with preload.load_listener(display):
+    with load_listener(display):
         try:
             yield display
         finally:

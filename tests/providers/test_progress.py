@@ -10,7 +10,7 @@ import pytest
 from tests.servers.fake_lmstudio import FakeLMStudio
 
 from openclaw.providers.lmstudio.preload import prepare_model
-from openclaw.providers.lmstudio.progress import load_progress, tty_load_spinner
+from openclaw.providers.progress import load_progress, tty_load_spinner
 
 
 class FakeTTY(io.StringIO):
