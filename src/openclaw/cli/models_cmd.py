@@ -17,61 +17,12 @@ from openclaw.cli.common import echo_json, echo_safe, load_for_command, report_w
 
 if TYPE_CHECKING:
     from openclaw.config.loader import LoadedConfig
-    from openclaw.models.refs import ModelRef
     from openclaw.providers.probe import ProbeResult
 
 agent_option = click.option(
     "--agent", "agent_id", default="main", show_default=True, metavar="ID",
     help="Which agent's directory and auth store to use.",
 )  # fmt: skip
-
-
-def _defaults(doc: dict) -> dict:
-    from openclaw.errors import ConfigError
-
-    agents = doc.setdefault("agents", {})
-    if not isinstance(agents, dict):
-        raise ConfigError("agents in openclaw.json is not an object")
-    defaults = agents.setdefault("defaults", {})
-    if not isinstance(defaults, dict):
-        raise ConfigError("agents.defaults in openclaw.json is not an object")
-    return defaults
-
-
-def _model_selection(doc: dict) -> dict:
-    """``agents.defaults.model`` as an object (a plain string becomes ``{primary}``)."""
-    defaults = _defaults(doc)
-    current = defaults.get("model")
-    if isinstance(current, str):
-        current = {"primary": current}
-    elif not isinstance(current, dict):
-        current = {}
-    defaults["model"] = current
-    return current
-
-
-def _allowlist(doc: dict) -> dict:
-    defaults = _defaults(doc)
-    models = defaults.get("models")
-    if not isinstance(models, dict):
-        models = {}
-        defaults["models"] = models
-    return models
-
-
-def _parse(ref: str, cfg: LoadedConfig) -> ModelRef:
-    from openclaw.config.providers_known import BUNDLED_PROVIDER_IDS
-    from openclaw.errors import ModelRefError
-    from openclaw.models.refs import parse_model_ref
-
-    parsed = parse_model_ref(ref, cfg)
-    if parsed.provider not in cfg.providers() and parsed.provider not in BUNDLED_PROVIDER_IDS:
-        known = ", ".join(sorted(cfg.providers())) or "none configured"
-        raise ModelRefError(
-            f'Unknown provider "{parsed.provider}" in model ref "{ref}"',
-            hint=f"Configured providers: {known}. Run `openclaw onboard` to add one.",
-        )
-    return parsed
 
 
 @click.group("models")
@@ -123,19 +74,14 @@ def list_models(
 @agent_option
 def set_model(ref: str, agent_id: str) -> None:
     """Make REF (provider/model) the default model."""
-    from openclaw.config.writer import update_config
+    from openclaw.models import selection
     from openclaw.models.catalog import find_entry
 
     cfg = load_for_command()
-    parsed = _parse(ref, cfg)
+    parsed = selection.parse_known_ref(ref, cfg)
     if find_entry(cfg, parsed) is None:
         warn(f'Model "{parsed.key}" is not in the configured catalog of "{parsed.provider}".')
-
-    def mutate(doc: dict) -> None:
-        _model_selection(doc)["primary"] = str(parsed)
-        _allowlist(doc).setdefault(parsed.key, {})
-
-    report_write(update_config(mutate))
+    report_write(selection.set_default(parsed))
     click.echo(f"Default model: {parsed}")
 
 
@@ -312,14 +258,9 @@ def aliases() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @agent_option
 def aliases_list(as_json: bool, agent_id: str) -> None:
-    from openclaw.models.refs import agent_model_entries
+    from openclaw.models.selection import alias_map
 
-    cfg = load_for_command()
-    found = {
-        entry["alias"]: ref
-        for ref, entry in agent_model_entries(cfg).items()
-        if isinstance(entry, dict) and isinstance(entry.get("alias"), str)
-    }
+    found = alias_map(load_for_command())
     if as_json:
         echo_json({"aliases": found})
         return
@@ -335,34 +276,12 @@ def aliases_list(as_json: bool, agent_id: str) -> None:
 @agent_option
 def aliases_add(alias: str, ref: str, agent_id: str) -> None:
     """Let ALIAS stand for REF."""
-    from openclaw.config.writer import update_config
-    from openclaw.errors import ModelRefError
+    from openclaw.models import selection
 
     cfg = load_for_command()
-    name = alias.strip()
-    if not name or "/" in name or "@" in name:
-        raise ModelRefError(
-            f'Invalid alias "{alias}"', hint="Aliases are plain names without / or @."
-        )
-    parsed = _parse(ref, cfg)
-
-    def mutate(doc: dict) -> None:
-        allow = _allowlist(doc)
-        for existing_ref, entry in allow.items():
-            if (
-                isinstance(entry, dict)
-                and isinstance(entry.get("alias"), str)
-                and entry["alias"].lower() == name.lower()
-                and existing_ref != parsed.key
-            ):
-                raise ModelRefError(f"Alias {name} already points to {existing_ref}.")
-        entry = allow.get(parsed.key)
-        if not isinstance(entry, dict):
-            entry = {}
-            allow[parsed.key] = entry
-        entry["alias"] = name
-
-    report_write(update_config(mutate))
+    parsed = selection.parse_known_ref(ref, cfg)
+    name, result = selection.add_alias(alias, parsed)
+    report_write(result)
     click.echo(f"Alias {name} -> {parsed.key}")
 
 
@@ -371,17 +290,9 @@ def aliases_add(alias: str, ref: str, agent_id: str) -> None:
 @agent_option
 def aliases_remove(alias: str, agent_id: str) -> None:
     """Remove ALIAS (the model stays allowed)."""
-    from openclaw.config.writer import update_config
-    from openclaw.errors import ModelRefError
+    from openclaw.models.selection import remove_alias
 
-    def mutate(doc: dict) -> None:
-        for entry in _allowlist(doc).values():
-            if isinstance(entry, dict) and str(entry.get("alias", "")).lower() == alias.lower():
-                del entry["alias"]
-                return
-        raise ModelRefError(f'No alias named "{alias}"')
-
-    report_write(update_config(mutate))
+    report_write(remove_alias(alias))
     click.echo(f"Removed alias {alias}")
 
 
@@ -414,23 +325,11 @@ def fallbacks_list(as_json: bool, agent_id: str) -> None:
 @agent_option
 def fallbacks_add(ref: str, agent_id: str) -> None:
     """Append REF to the fallbacks."""
-    from openclaw.config.writer import update_config
+    from openclaw.models import selection
 
-    cfg = load_for_command()
-    parsed = _parse(ref, cfg)
-    text = str(parsed)
-
-    def mutate(doc: dict) -> None:
-        selection = _model_selection(doc)
-        current = selection.get("fallbacks")
-        current = [f for f in current if isinstance(f, str)] if isinstance(current, list) else []
-        if text not in current:
-            current.append(text)
-        selection["fallbacks"] = current
-        _allowlist(doc).setdefault(parsed.key, {})
-
-    report_write(update_config(mutate))
-    click.echo(f"Fallback added: {text}")
+    parsed = selection.parse_known_ref(ref, load_for_command())
+    report_write(selection.add_fallback(parsed))
+    click.echo(f"Fallback added: {parsed}")
 
 
 @fallbacks.command("remove")
@@ -438,24 +337,9 @@ def fallbacks_add(ref: str, agent_id: str) -> None:
 @agent_option
 def fallbacks_remove(ref: str, agent_id: str) -> None:
     """Remove REF from the fallbacks."""
-    from openclaw.config.writer import update_config
-    from openclaw.errors import ModelRefError
-    from openclaw.models.refs import try_parse
+    from openclaw.models.selection import remove_fallback
 
-    cfg = load_for_command()
-    parsed = try_parse(ref, cfg)
-    wanted = {ref.strip(), *([str(parsed), parsed.key] if parsed else [])}
-
-    def mutate(doc: dict) -> None:
-        selection = _model_selection(doc)
-        current = selection.get("fallbacks")
-        current = current if isinstance(current, list) else []
-        kept = [f for f in current if f not in wanted]
-        if len(kept) == len(current):
-            raise ModelRefError(f'"{ref}" is not a fallback')
-        selection["fallbacks"] = kept
-
-    report_write(update_config(mutate))
+    report_write(remove_fallback(ref, load_for_command()))
     click.echo(f"Fallback removed: {ref}")
 
 
@@ -463,10 +347,7 @@ def fallbacks_remove(ref: str, agent_id: str) -> None:
 @agent_option
 def fallbacks_clear(agent_id: str) -> None:
     """Remove every fallback."""
-    from openclaw.config.writer import update_config
+    from openclaw.models.selection import clear_fallbacks
 
-    def mutate(doc: dict) -> None:
-        _model_selection(doc)["fallbacks"] = []
-
-    report_write(update_config(mutate))
+    report_write(clear_fallbacks())
     click.echo("Fallbacks cleared.")
