@@ -8,7 +8,6 @@ tree in :mod:`openclaw.cli.app`.
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from openclaw import __version__
 
@@ -29,8 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     run(args)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     # `from openclaw.cli.main import cli` keeps working without importing click up front.
+    # (No `typing` import here: it would cost `--version` a few milliseconds.)
     if name == "cli":
         from openclaw.cli.app import cli
 
