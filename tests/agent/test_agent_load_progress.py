@@ -27,6 +27,17 @@ def _loads(fake: FakeLMStudio) -> list[int]:
     return [r.json["context_length"] for r in fake.requests if r.path == "/api/v1/models/load"]
 
 
+def _agent_on_a_terminal() -> pexpect.spawn:
+    """`openclaw agent -m hi` on a pseudo-terminal (the spinner only draws on one)."""
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "openclaw", "agent", "-m", "hi"],
+        env=dict(os.environ),
+        encoding="utf-8",
+        timeout=30,
+    )
+
+
 def test_unloaded_model_is_loaded_at_configured_context_with_plain_lines(
     isolated_home: Path, lms: FakeLMStudio
 ) -> None:
@@ -49,13 +60,7 @@ def test_spinner_with_elapsed_seconds_on_a_terminal(isolated_home: Path, lms: Fa
     lms_config(isolated_home, lms, model=UNLOADED, row_extra={"contextTokens": 16384})
     lms.load_delay = 1.6
     lms.script(Reply(text="Spun and answered."))
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "openclaw", "agent", "-m", "hi"],
-        env=dict(os.environ),
-        encoding="utf-8",
-        timeout=30,
-    )
+    child = _agent_on_a_terminal()
     try:
         child.expect(rf"Loading {UNLOADED} in LM Studio \(16384 context tokens\)… 1s")
         child.expect("Spun and answered.")
@@ -71,13 +76,7 @@ def test_a_slow_first_answer_shows_the_wait_and_clears_it_on_a_terminal(
 ) -> None:
     lms_config(isolated_home, lms)
     lms.script(Reply(text="Slow but here.", chunk_delay=1.8, chunk_size=64))
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "openclaw", "agent", "-m", "hi"],
-        env=dict(os.environ),
-        encoding="utf-8",
-        timeout=30,
-    )
+    child = _agent_on_a_terminal()
     try:
         child.expect(rf"Waiting for lmstudio/{LMS_MODEL} to answer… \d+s")
         child.expect("Slow but here.")
