@@ -117,3 +117,30 @@ def test_other_forms_go_to_click(
     result = run_cli("models", "list", *args)
     assert result.returncode == code, result.output
     assert expected in result.output
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_a_closed_pipe_ends_the_listing_quietly(isolated_home: Path, quick: bool) -> None:
+    """`openclaw models list --plain | head -1`: no error text, exit 1, on either path."""
+    rows = [{"id": f"org/model-{n:04d}", "name": f"m{n}"} for n in range(4000)]  # > a pipe buffer
+    state = isolated_home / ".openclaw"
+    state.mkdir()
+    config = {
+        "models": {"providers": {"box": {"baseUrl": "http://127.0.0.1:9/v1", "models": rows}}}
+    }
+    (state / "openclaw.json").write_text(json.dumps(config))
+    entry = "from openclaw.cli.main import main" if quick else "from openclaw.cli.app import run"
+    call = "main()" if quick else "run(sys.argv[1:])"
+    code = f"import sys\n{entry}\n{call}"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "models", "list", "--plain"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline() == b"box/org/model-0000\n"
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1
+    assert stderr == b""

@@ -110,10 +110,23 @@ def print_error(exc: BaseException, *, prefix: str = "") -> None:
     echo_safe(f"Error: unexpected {type(exc).__name__}: {exc}", err=True)
 
 
+#: The exit code when whoever read our output went away (`openclaw models list | head -1`):
+#: 1, quietly, as click does for every other command (and as Python's docs recommend).
+EXIT_CLOSED_PIPE = 1
+
+
 def report_exception(exc: BaseException, debug: bool) -> int:
     """Print ``exc`` as the one error line (the traceback too under ``--debug``); the exit
-    code: 1 for every error, expected or not."""
+    code: 1 for every error, expected or not. A closed output pipe is no error: nothing is
+    printed, and the rest of our output goes nowhere."""
     from openclaw.errors import OpenClawError
+
+    if isinstance(exc, BrokenPipeError):
+        # Point stdout at /dev/null so the interpreter's last flush does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_CLOSED_PIPE
 
     if debug:
         import traceback

@@ -70,11 +70,9 @@ def needs_discovery(spec: ModelSpec) -> bool:
 
 
 def _configured_base(spec: ModelSpec) -> bool:
-    return any(
-        isinstance(source.get(key), str) and source[key].strip()
-        for source in (spec.row, spec.provider_config)
-        for key in ("baseUrl", "baseURL")
-    )
+    from openclaw.providers.ollama.server import configured_base_url
+
+    return configured_base_url(spec.row) or configured_base_url(spec.provider_config)
 
 
 def with_default_host(spec: ModelSpec, env: Mapping[str, str]) -> ModelSpec:
