@@ -232,3 +232,13 @@ def test_a_held_start_lock_times_out_with_a_clear_error(isolated_home: Path) -> 
         start_lock(paths, timeout=0.3),
     ):
         pass
+
+
+def test_local_status_without_an_engine_says_so_plainly(isolated_home: Path) -> None:
+    from tests.conftest import run_cli
+
+    result = run_cli("local", "status")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        "Error: No provider has a built-in engine (no localService block in openclaw.json)"
+    )

@@ -191,3 +191,21 @@ def test_local_scan_text_escapes_server_text(monkeypatch: pytest.MonkeyPatch) ->
     assert result.exit_code == 0
     assert "\x1b" not in result.stdout and "\u009b" not in result.stdout
     assert "fine (1024 ctx)" in result.stdout
+
+
+def test_local_scan_text_says_each_status_once(
+    monkeypatch: pytest.MonkeyPatch, silent_port: int
+) -> None:
+    """One plain phrase per port: a closed port is "nothing listening", not that twice over."""
+    from openclaw.cli.local_scan_cmd import scan
+
+    with FakeLMStudio() as lms:
+        for name, value in ports_env(lmstudio=lms.port, vllm=silent_port).items():
+            monkeypatch.setenv(name, value)
+        result = CliRunner().invoke(scan, [])
+    assert result.exit_code == 0
+    lines = {line.split()[0]: line.split(None, 1)[1] for line in result.stdout.splitlines()}
+    assert lines[f"127.0.0.1:{lms.port}"].startswith("LM Studio: qwen/qwen3.5-9b")
+    assert lines[f"127.0.0.1:{silent_port}"].startswith("no answer in time")
+    closed = [text for text in lines.values() if text.startswith("nothing listening")]
+    assert closed and all(text == "nothing listening" for text in closed)

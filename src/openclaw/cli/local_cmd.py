@@ -29,9 +29,9 @@ def _engine_provider(cfg: LoadedConfig, provider: str | None) -> tuple[str, Engi
         config = engine_config(pid, block) if isinstance(block, dict) else None
         if config is not None:
             return pid, config
-    which = f"Provider {provider!r} has" if provider else "No provider has"
+    which = f"Provider {provider!r} has no" if provider else "No provider has a"
     raise UsageError(
-        f"{which} no built-in engine (no localService block in openclaw.json)",
+        f"{which} built-in engine (no localService block in openclaw.json)",
         hint="Set one up with `openclaw onboard --non-interactive --accept-risk "
         "--auth-choice llama-cpp`.",
     )

@@ -16,30 +16,20 @@ from openclaw.cli.common import echo_json, run_async
 if TYPE_CHECKING:
     from openclaw.providers.scan import Finding
 
-_STATUS_TEXT = {
-    "closed": "nothing listening",
-    "timeout": "no answer in time",
-    "blocked": "not probed",
-    "auth": "needs an API key",
-    "unknown": "answers, not a model server",
-    "error": "error",
-}
-
-
-def _safe(text: str) -> str:
-    """Server text is untrusted: control characters shown escaped, never raw."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-
 
 def _line(found: Finding) -> str:
+    """One line per probed port; server text (model ids, notes) with controls made visible."""
+    from openclaw.providers.scan import STATUS_WORDS
+    from openclaw.textsafe import visible_line
+
     where = f"{found.host}:{found.port}"
     if found.status == "found":
         models = ", ".join(
             f"{m} ({found.contexts[m]} ctx)" if m in found.contexts else m for m in found.models
         )
-        return f"{where:<22} {found.label}: {_safe(models) or 'no models'}"
-    text = _STATUS_TEXT.get(found.status, found.status)
-    note = f" ({_safe(found.note)})" if found.note else ""
+        return f"{where:<22} {found.label}: {visible_line(models) or 'no models'}"
+    text = STATUS_WORDS.get(found.status, found.status)
+    note = f" ({visible_line(found.note)})" if found.note else ""
     return f"{where:<22} {text}{note}"
 
 

@@ -237,7 +237,7 @@ async def probe(host: str, port: int, expected: str) -> Finding:
         async with async_client(policy, timeout=DEADLINE, max_body_bytes=BODY_CAP) as client:
             await _identify(client, finding)
     except UnreachableError:
-        finding.status, finding.note = "closed", "nothing listens"
+        finding.status = "closed"  # STATUS_WORDS says it; no note to add
     except RequestTimeoutError:
         finding.status, finding.note = "timeout", f"no answer within {DEADLINE} s"
     except SsrfBlockedError as exc:
@@ -294,12 +294,14 @@ def kind_of(finding: Finding) -> ProviderKind:
     return kind_by_id(finding.kind or finding.expected)
 
 
-_STATUS_WORDS = {
+#: What each finding status means, in words (``local scan`` lines, onboarding's "tried" line).
+STATUS_WORDS = {
     "closed": "nothing listening",
-    "timeout": "no answer",
+    "timeout": "no answer in time",
     "blocked": "not probed",
     "auth": "needs an API key",
-    "unknown": "not a model server",
+    "unknown": "answers, not a model server",
+    "error": "error",
     "found": "no chat model",
 }
 
@@ -307,7 +309,7 @@ _STATUS_WORDS = {
 def nothing_found_message(findings: Sequence[Finding]) -> tuple[str, str]:
     """The one line naming what was tried, and the start hints."""
     tried = ", ".join(
-        f"{kind_by_id(f.expected).label} {f.host}:{f.port}: {_STATUS_WORDS.get(f.status, f.status)}"
+        f"{kind_by_id(f.expected).label} {f.host}:{f.port}: {STATUS_WORDS.get(f.status, f.status)}"
         for f in findings
     )
     line = f"No model server with a chat model answered (tried {tried})."
