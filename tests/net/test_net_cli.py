@@ -170,6 +170,20 @@ def test_provider_allow_private_network_read_from_config(isolated_home: Path) ->
     assert "is false" in result.stdout
 
 
+@pytest.mark.parametrize("provider", ["lmstudio", "lm-studio"])
+def test_unconfigured_provider_with_a_default_server_is_checked_against_it(
+    isolated_home: Path, provider: str
+) -> None:
+    # A fresh HOME: LM Studio is used at its default server, so `net check` judges that URL
+    # as the provider's own requests would be judged (and knows the provider by its alias).
+    ok = check("http://localhost:1234/v1/models", "--provider", provider)
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout.startswith("allowed")
+    other = check("http://localhost:9999/v1/models", "--provider", provider)
+    assert other.exit_code == 1
+    assert "models.providers.lmstudio.request.allowPrivateNetwork" in other.stdout
+
+
 def test_metadata_never_allowed_even_with_opt_in() -> None:
     for url in (
         "http://169.254.169.254/",

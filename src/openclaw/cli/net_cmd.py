@@ -49,12 +49,7 @@ def _parse_resolve(values: tuple[str, ...]) -> dict[str, list[str]]:
 
 
 def _policy(provider: str | None, base_url: str | None, allow_private: str | None) -> NetPolicy:
-    from openclaw.net.policy import (
-        STRICT_POLICY,
-        policy_for_provider_config,
-        provider_policy,
-        split_origin,
-    )
+    from openclaw.net.policy import STRICT_POLICY, provider_policy, split_origin
 
     flag = None if allow_private is None else allow_private == "true"
     if provider is not None and base_url is not None:
@@ -63,22 +58,23 @@ def _policy(provider: str | None, base_url: str | None, allow_private: str | Non
             hint="--provider reads the baseUrl from the config; --base-url gives one directly.",
         )
     if provider is not None:
+        # The policy the provider's own requests get: its base URL (or its kind's default
+        # server, as when it is used unconfigured) trusted exactly.
         from openclaw.config.loader import load_config
+        from openclaw.errors import ConfigError
+        from openclaw.providers.endpoint import allow_private_network, provider_base
 
         cfg = load_config()
-        provider_cfg = cfg.provider(provider)
-        if provider_cfg is None:
+        try:
+            key, _kind, provider_cfg, base = provider_base(cfg, provider)
+        except ConfigError:
             known = ", ".join(sorted(cfg.providers())) or "none configured"
             raise UsageError(
                 f"Unknown provider: {provider}",
                 hint=f"Configured providers: {known}.",
-            )
-        cfg_copy = dict(provider_cfg)
-        if flag is not None:
-            request = dict(cfg_copy.get("request") or {})
-            request["allowPrivateNetwork"] = flag
-            cfg_copy["request"] = request
-        return policy_for_provider_config(provider, cfg_copy)
+            ) from None
+        allow = flag if flag is not None else allow_private_network(provider_cfg)
+        return provider_policy(key, base, allow)
     if base_url is not None:
         if split_origin(base_url) is None:
             from openclaw.net.guard import display_raw_url

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from openclaw.config.kinds import ProviderKind, kind_for
+from openclaw.config.kinds import ProviderKind, canonical_provider_id, kind_for
 from openclaw.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -82,6 +82,35 @@ def _base_url(provider_id: str, kind: ProviderKind, provider_cfg: dict, row: dic
     return base_url.strip().rstrip("/")
 
 
+def provider_base(
+    cfg: LoadedConfig, provider_id: str, row: Mapping[str, Any] | None = None
+) -> tuple[str, ProviderKind, dict[str, Any], str]:
+    """(config key as written, kind, provider config, base URL) of a provider given by id or
+    alias. A kind with a default server (``lmstudio``, ``ollama``, ...) resolves unconfigured
+    too; ConfigError for another provider that is not configured or has no usable URL."""
+    key = cfg.provider_key(provider_id) or provider_id
+    provider_cfg = cfg.provider(key)
+    if provider_cfg is None and kind_for(key).default_base_url is not None:
+        # A kind with a well-known server (LM Studio, Ollama) needs no config; unconfigured,
+        # it goes by its canonical id (the key a later `onboard` would write).
+        key = canonical_provider_id(key)
+        provider_cfg = {}
+    if provider_cfg is None:
+        raise ConfigError(
+            f'Provider "{provider_id}" is not configured',
+            hint="See `openclaw models list`, or run `openclaw onboard`.",
+        )
+    kind = kind_for(key, provider_cfg)
+    return key, kind, provider_cfg, _base_url(key, kind, provider_cfg, dict(row or {}))
+
+
+def allow_private_network(provider_cfg: Mapping[str, Any]) -> bool | None:
+    """``request.allowPrivateNetwork`` as configured (None when unset or not a boolean)."""
+    request_cfg = provider_cfg.get("request")
+    allow = request_cfg.get("allowPrivateNetwork") if isinstance(request_cfg, dict) else None
+    return allow if isinstance(allow, bool) else None
+
+
 def resolve_endpoint(
     cfg: LoadedConfig,
     provider_id: str,
@@ -91,26 +120,16 @@ def resolve_endpoint(
     agent_id: str = "main",
     require_key: bool = False,
 ) -> Endpoint:
-    """The endpoint of a configured provider (by id or alias), for one model row when given.
-    A kind with a default server (``lmstudio``, ``ollama``, ...) resolves unconfigured too.
+    """The endpoint of a provider (by id or alias; see :func:`provider_base`), for one model
+    row when given.
 
-    ConfigError for another provider that is not configured or has no usable URL; AuthError when
-    ``require_key`` and the provider needs a key that is not configured."""
+    ConfigError for a provider that cannot be resolved; AuthError when ``require_key`` and the
+    provider needs a key that is not configured."""
     from openclaw.auth.resolve import resolve_credential, resolve_headers
     from openclaw.net.policy import provider_policy
 
-    key = cfg.provider_key(provider_id) or provider_id
-    provider_cfg = cfg.provider(key)
-    if provider_cfg is None and kind_for(key).default_base_url is not None:
-        provider_cfg = {}  # a kind with a well-known server (LM Studio, Ollama) needs no config
-    if provider_cfg is None:
-        raise ConfigError(
-            f'Provider "{provider_id}" is not configured',
-            hint="See `openclaw models list`, or run `openclaw onboard`.",
-        )
+    key, kind, provider_cfg, base_url = provider_base(cfg, provider_id, row)
     model_row = dict(row or {})
-    kind = kind_for(key, provider_cfg)
-    base_url = _base_url(key, kind, provider_cfg, model_row)
     request_cfg = provider_cfg.get("request")
     request_cfg = request_cfg if isinstance(request_cfg, dict) else {}
     where = f"models.providers.{key}"
@@ -122,7 +141,6 @@ def resolve_endpoint(
     headers: dict[str, str] = {}
     for raw, location in sources:
         headers.update(resolve_headers(raw, cfg.env, location))
-    allow = request_cfg.get("allowPrivateNetwork")
     return Endpoint(
         provider_id=key,
         kind=kind,
@@ -132,6 +150,6 @@ def resolve_endpoint(
         credential=resolve_credential(
             cfg, key, profile=profile, agent_id=agent_id, required=require_key
         ),
-        policy=provider_policy(key, base_url, allow if isinstance(allow, bool) else None),
+        policy=provider_policy(key, base_url, allow_private_network(provider_cfg)),
         timeout_seconds=_positive(provider_cfg.get("timeoutSeconds")),
     )
