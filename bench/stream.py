@@ -96,6 +96,7 @@ def serve(port_queue: Any, chunks: int) -> None:
 
 
 async def run_openclaw(base_url: str) -> int:
+    from openclaw.config.settings import ModelSettings
     from openclaw.llm.compat import resolve_compat
     from openclaw.llm.openai_completions import stream_chat
     from openclaw.llm.types import ChatOptions, Context, ModelSpec, TextDeltaEvent, UserMessage
@@ -109,8 +110,7 @@ async def run_openclaw(base_url: str) -> int:
         wire_model_id=MODEL,
         api="openai-completions",
         base_url=base_url,
-        row=row,
-        provider_config=pc,
+        model=ModelSettings.read(row, pc),
         compat=resolve_compat("bench", pc, row),
         api_key=None,
         credential_source="none",

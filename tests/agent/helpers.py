@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from openclaw.config.settings import ModelSettings
 from openclaw.llm.types import (
     AssistantMessage,
     ChatOptions,
@@ -48,8 +49,7 @@ def make_spec(
         wire_model_id=model,
         api="openai-completions",
         base_url="http://127.0.0.1:9/v1",
-        row=full_row,
-        provider_config={},
+        model=ModelSettings.read(full_row, {}),
         compat=dict(row.get("compat", {})),
         api_key=None,
         credential_source="none",

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from openclaw.config.settings import ModelSettings
 from openclaw.llm.compat import resolve_compat
 from openclaw.llm.types import DoneEvent, ErrorEvent, Event, ModelSpec
 from openclaw.net.policy import provider_policy
@@ -38,8 +39,7 @@ def make_spec(
         wire_model_id=model_id,
         api="openai-completions",
         base_url=base_url,
-        row=row,
-        provider_config=pc,
+        model=ModelSettings.read(row, pc),
         compat=resolve_compat(provider_id, pc, row),
         api_key=api_key,
         credential_source=credential_source,

@@ -6,6 +6,7 @@ from typing import Any
 
 from tests.servers.fake_lmstudio import FakeLMStudio
 
+from openclaw.config.settings import ModelSettings
 from openclaw.llm.types import ModelSpec
 from openclaw.net.policy import policy_for_provider_config
 
@@ -39,8 +40,7 @@ def make_spec(
         wire_model_id=model,
         api="openai-completions",
         base_url=pcfg["baseUrl"],
-        row=row if row is not None else {"id": model},
-        provider_config=pcfg,
+        model=ModelSettings.read(row if row is not None else {"id": model}, pcfg),
         compat=compat or {},
         api_key=api_key,
         credential_source="none",

@@ -13,6 +13,7 @@ from tests.providers.lmstudio_helpers import inst
 from tests.servers.fake_lmstudio import FakeLMStudio
 
 from openclaw.config.loader import load_config
+from openclaw.config.settings import ModelSettings
 from openclaw.providers.lmstudio.embeddings import embed_texts, embedding_context, strip_model
 
 NOMIC = "text-embedding-nomic-embed-text-v1.5"
@@ -42,7 +43,7 @@ def write_config(home: Path, provider: dict) -> None:
 )
 def test_embedding_context_precedence(model: dict, provider: dict, expected: int | None) -> None:
     """§8.4 / §10 items 175-181."""
-    assert embedding_context(model, provider) == expected
+    assert embedding_context(ModelSettings.read(model, provider)) == expected
 
 
 def test_model_prefix_and_default() -> None:

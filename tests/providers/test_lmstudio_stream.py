@@ -10,6 +10,7 @@ import pytest
 from tests.providers.lmstudio_helpers import Clock, inst, llm, make_spec
 from tests.servers.fake_lmstudio import FakeLMStudio, Reply
 
+from openclaw.config.settings import ModelSettings
 from openclaw.llm.types import ChatOptions, Context, ToolSpec, UserMessage
 from openclaw.providers.lmstudio import preload
 from openclaw.providers.lmstudio.plugin import PLUGIN, adjust_compat, requested_context
@@ -49,13 +50,17 @@ def test_compat_adjustments() -> None:
     ] == ["format", "pattern"]
 
 
+def _requested(row: dict, provider: dict) -> int | None:
+    return requested_context(ModelSettings.read({"id": "m", **row}, provider))
+
+
 def test_requested_context_rules() -> None:
     """§10 items 145, 147, 148 and §8.4."""
-    assert requested_context({"contextWindow": 131072}, {}) == 131072
-    assert requested_context({"contextTokens": 64000, "contextWindow": 131072}, {}) == 64000
-    assert requested_context({"contextTokens": 64000.5, "contextWindow": float("inf")}, {}) is None
-    assert requested_context({"contextWindow": 8192}, {"contextTokens": 4096}) == 4096
-    assert requested_context({}, {"contextWindow": 16384}) == 16384
+    assert _requested({"contextWindow": 131072}, {}) == 131072
+    assert _requested({"contextTokens": 64000, "contextWindow": 131072}, {}) == 64000
+    assert _requested({"contextTokens": 64000.5, "contextWindow": float("inf")}, {}) is None
+    assert _requested({"contextWindow": 8192}, {"contextTokens": 4096}) == 4096
+    assert _requested({}, {"contextWindow": 16384}) == 16384
 
 
 def test_loaded_model_streams_after_one_check(fake_lmstudio: FakeLMStudio) -> None:

@@ -13,6 +13,7 @@ import pytest
 from tests.net.helpers import table_resolver
 from tests.servers.fake_ollama import FakeOllama, Reply
 
+from openclaw.config.settings import ModelSettings
 from openclaw.errors import MalformedResponseError, ProviderNotFoundError
 from openclaw.llm import ollama_chat
 from openclaw.llm.ollama_context import NUM_CTX_CAP, resolve_num_ctx
@@ -52,8 +53,7 @@ def make_spec(
         wire_model_id=model,
         api="ollama",
         base_url=base_url,
-        row={"id": model, **(row or {})},
-        provider_config=pcfg,
+        model=ModelSettings.read({"id": model, **(row or {})}, pcfg),
         compat={},
         api_key=api_key,
         credential_source=credential_source,
@@ -101,7 +101,7 @@ def final(events: list[Event]) -> DoneEvent | ErrorEvent:
     ],
 )
 def test_context_rule(row: dict, provider: dict, discovered: int | None, expected: tuple) -> None:
-    assert resolve_num_ctx(row, provider, discovered) == expected
+    assert resolve_num_ctx(ModelSettings.read({"id": "m", **row}, provider), discovered) == expected
 
 
 def test_num_ctx_sent_on_every_chat_request(ollama: FakeOllama) -> None:

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import run_cli
 from tests.servers.fake_ollama import FakeOllama, Reply
 
+from openclaw.config.settings import ModelSettings
 from openclaw.llm.ollama_context import NUM_CTX_CAP
 
 
@@ -145,12 +146,13 @@ def test_v1_path_injects_the_same_number(isolated_home: Path, ollama: FakeOllama
 
     row = {"id": "qwen3:8b", "contextWindow": 131072}
     pcfg = {"baseUrl": "http://127.0.0.1:11434/v1", "api": "openai-completions"}
+    model = ModelSettings.read(row, pcfg)
     spec = ModelSpec(
-        "ollama", "qwen3:8b", "qwen3:8b", "openai-completions", pcfg["baseUrl"], row, pcfg, {},
+        "ollama", "qwen3:8b", "qwen3:8b", "openai-completions", pcfg["baseUrl"], model, {},
         None, "none", {}, None, STRICT_POLICY,
     )  # fmt: skip
     body = build_request_body(spec, Context(messages=[UserMessage("x")]), ChatOptions())
-    assert body["options"] == {"num_ctx": NUM_CTX_CAP} == {"num_ctx": num_ctx(row, pcfg)}
+    assert body["options"] == {"num_ctx": NUM_CTX_CAP} == {"num_ctx": num_ctx(model)}
 
 
 def test_models_list_refresh_shows_maximum_and_number_sent(

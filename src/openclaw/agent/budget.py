@@ -155,9 +155,7 @@ def compute_budget(spec: ModelSpec) -> Budget:
     context = spec.context_tokens
     field_name = "unknown"
     if context is not None:
-        field_name = (
-            "contextTokens" if spec.row.get("contextTokens") == context else "contextWindow"
-        )
+        field_name = "contextTokens" if spec.model.context_tokens == context else "contextWindow"
     max_tokens = spec.max_tokens
     if context is None:
         return Budget(spec.key, None, 0, field_name, max_tokens)

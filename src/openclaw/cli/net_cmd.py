@@ -62,18 +62,18 @@ def _policy(provider: str | None, base_url: str | None, allow_private: str | Non
         # server, as when it is used unconfigured) trusted exactly.
         from openclaw.config.loader import load_config
         from openclaw.errors import ConfigError
-        from openclaw.providers.endpoint import allow_private_network, provider_base
+        from openclaw.providers.endpoint import provider_base
 
         cfg = load_config()
         try:
-            key, _kind, provider_cfg, base = provider_base(cfg, provider)
+            key, _kind, settings, base = provider_base(cfg, provider)
         except ConfigError:
             known = ", ".join(sorted(cfg.providers())) or "none configured"
             raise UsageError(
                 f"Unknown provider: {provider}",
                 hint=f"Configured providers: {known}.",
             ) from None
-        allow = flag if flag is not None else allow_private_network(provider_cfg)
+        allow = flag if flag is not None else settings.allow_private_network
         return provider_policy(key, base, allow)
     if base_url is not None:
         if split_origin(base_url) is None:

@@ -103,8 +103,7 @@ def _count(value: Any) -> int | None:
 
 def model_capabilities(spec: ModelSpec) -> set[str]:
     """Capabilities discovery recorded on the row (``/api/show``), plus the row's own flags."""
-    caps = spec.row.get("capabilities")
-    out = {c for c in caps if isinstance(c, str)} if isinstance(caps, list) else set()
+    out = set(spec.model.capabilities)
     if spec.reasoning:
         out.add("thinking")
     return out
@@ -139,7 +138,7 @@ def request_options(spec: ModelSpec, options: ChatOptions) -> dict[str, Any]:
         out["num_predict"] = max_tokens
     if options.temperature is not None:
         out["temperature"] = options.temperature
-    out["num_ctx"] = num_ctx(spec.row, spec.provider_config)
+    out["num_ctx"] = num_ctx(spec.model)
     return out
 
 
@@ -398,7 +397,7 @@ class NdjsonProcessor:
                 for c in self.message.content
             )
             found = usage_mod.estimated(self.input_chars, out_chars)
-        return usage_mod.finalize(found, self.spec.row.get("cost"))
+        return usage_mod.finalize(found, self.spec.model.cost)
 
     def finish(self) -> DoneEvent | ErrorEvent:
         if not self.done:

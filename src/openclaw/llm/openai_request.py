@@ -40,8 +40,7 @@ _LLAMACPP_MAX_LENGTH = 4096
 
 
 def _params(spec: ModelSpec) -> dict[str, Any]:
-    params = spec.row.get("params")
-    return params if isinstance(params, dict) else {}
+    return spec.model.params
 
 
 def is_streaming(spec: ModelSpec, options: ChatOptions) -> bool:
@@ -319,12 +318,11 @@ def build_request_body(spec: ModelSpec, context: Context, options: ChatOptions) 
     if tools:
         body["tools"] = tools
     _apply_reasoning(body, spec, options)
-    if kind_for(spec.provider_id, spec.provider_config) is OLLAMA and spec.provider_config.get(
-        "injectNumCtxForOpenAICompat", True
-    ):
+    inject = spec.model.provider.inject_num_ctx is not False
+    if inject and kind_for(spec.provider_id, spec.provider_config) is OLLAMA:
         from openclaw.llm.ollama_context import num_ctx
 
-        body["options"] = {"num_ctx": num_ctx(spec.row, spec.provider_config)}
+        body["options"] = {"num_ctx": num_ctx(spec.model)}
     return body
 
 
@@ -333,19 +331,15 @@ def build_headers(spec: ModelSpec, streaming: bool) -> dict[str, str]:
         "Content-Type": "application/json",
         "Accept": "text/event-stream" if streaming else "application/json",
     }
-    auth_cfg = None
-    request_cfg = spec.provider_config.get("request")
-    if isinstance(request_cfg, dict) and isinstance(request_cfg.get("auth"), dict):
-        auth_cfg = request_cfg["auth"]
-    mode = auth_cfg.get("mode") if auth_cfg else None
-    if mode == "header" and auth_cfg is not None:
-        name = auth_cfg.get("headerName")
-        value = auth_cfg.get("value") or spec.api_key
-        if isinstance(name, str) and name and isinstance(value, str) and value:
-            headers[name] = f"{auth_cfg.get('prefix') or ''}{value}"
-    elif mode == "authorization-bearer" and auth_cfg is not None:
-        token = auth_cfg.get("token") or spec.api_key
-        if isinstance(token, str) and token:
+    auth = spec.model.provider.request_auth
+    mode = auth.mode if auth else None
+    if mode == "header" and auth is not None:
+        value = auth.value or spec.api_key
+        if auth.header_name and value:
+            headers[auth.header_name] = f"{auth.prefix}{value}"
+    elif mode == "authorization-bearer" and auth is not None:
+        token = auth.token or spec.api_key
+        if token:
             headers["Authorization"] = f"Bearer {token}"
     elif spec.api_key:
         headers["Authorization"] = f"Bearer {spec.api_key}"

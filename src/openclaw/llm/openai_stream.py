@@ -487,7 +487,7 @@ class StreamProcessor:
                     out_chars += len(c.raw_arguments) + len(c.name)
             chars = self.input_chars
             u = usage_mod.estimated(chars() if callable(chars) else chars, out_chars)
-        return usage_mod.finalize(u, self.spec.row.get("cost"))
+        return usage_mod.finalize(u, self.spec.model.cost)
 
     def finish(self) -> DoneEvent | ErrorEvent:
         """The stream ended (``[DONE]``, EOF or a whole non-streamed body)."""

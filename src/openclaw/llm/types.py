@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 if TYPE_CHECKING:
+    from openclaw.config.settings import ModelSettings
     from openclaw.errors import OpenClawError
     from openclaw.net.policy import NetPolicy
 
@@ -158,17 +159,17 @@ class Context:
 class ModelSpec:
     """Everything one call needs; built by ``providers.runtime.resolve_model_spec``.
 
-    ``repr()`` leaves out every field that can hold a secret: the key itself, the provider
-    config (a literal ``apiKey``, ``request.auth``), the row and the headers (a configured
-    ``Authorization``), so a spec in a log line or a traceback never shows a key."""
+    ``model`` is the typed row with its provider's settings (:mod:`openclaw.config.settings`).
+    ``repr()`` leaves out every field that can hold a secret: the key itself, the settings (a
+    literal ``apiKey``, ``request.auth``) and the headers (a configured ``Authorization``), so a
+    spec in a log line or a traceback never shows a key."""
 
     provider_id: str
     model_id: str  # configured id (transcripts, config, caches)
     wire_model_id: str  # the body's "model" (LM Studio: loaded instance id)
     api: str  # "openai-completions"
     base_url: str  # inference base; ends in /v1 for openai-completions
-    row: dict[str, Any] = field(repr=False)
-    provider_config: dict[str, Any] = field(repr=False)
+    model: ModelSettings = field(repr=False)
     compat: dict[str, Any]
     api_key: str | None = field(repr=False)  # a real secret or None; never a marker
     credential_source: str  # for hints: "profile lmstudio:default", "env LM_API_TOKEN", ...
@@ -181,50 +182,35 @@ class ModelSpec:
         return f"{self.provider_id}/{self.model_id}"
 
     @property
+    def row(self) -> dict[str, Any]:
+        """The model row as written, for keys only a provider kind reads."""
+        return self.model.raw
+
+    @property
+    def provider_config(self) -> dict[str, Any]:
+        """The provider's config as written, for keys only a provider kind reads."""
+        return self.model.provider.raw
+
+    @property
     def reasoning(self) -> bool:
-        return bool(self.row.get("reasoning", False))
+        return self.model.reasoning
 
     @property
     def context_tokens(self) -> int | None:
-        values = [
-            v
-            for v in (self.row.get("contextTokens"), self.row.get("contextWindow"))
-            if isinstance(v, int) and not isinstance(v, bool) and v > 0
-        ]
-        if not values:
-            for k in ("contextTokens", "contextWindow"):
-                v = self.provider_config.get(k)
-                if isinstance(v, int) and not isinstance(v, bool) and v > 0:
-                    values.append(v)
-        return min(values) if values else None
+        return self.model.configured_context
 
     @property
     def merged_params(self) -> dict[str, Any]:
         """The provider's ``params`` with the model row's on top."""
-        out: dict[str, Any] = {}
-        for source in (self.provider_config.get("params"), self.row.get("params")):
-            if isinstance(source, dict):
-                out.update(source)
-        return out
+        return self.model.merged_params
 
     @property
     def max_tokens(self) -> int | None:
-        params = self.row.get("params")
-        candidates: list[Any] = []
-        if isinstance(params, dict):
-            candidates.append(params.get("maxTokens"))
-        candidates += [self.row.get("maxTokens"), self.provider_config.get("maxTokens")]
-        for v in candidates:
-            if isinstance(v, int) and not isinstance(v, bool) and v > 0:
-                return v
-        return None
+        return self.model.output_limit
 
     @property
     def input_kinds(self) -> list[str]:
-        kinds = self.row.get("input")
-        if isinstance(kinds, list) and kinds:
-            return [str(k) for k in kinds]
-        return ["text"]
+        return list(self.model.input)
 
 
 @dataclass

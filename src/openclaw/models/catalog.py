@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from openclaw.config.settings import ModelSettings
 from openclaw.errors import ModelRefError
 from openclaw.models.refs import ModelRef, agent_defaults, model_key, parse_model_ref
 
@@ -35,6 +36,11 @@ class CatalogEntry:
     @property
     def key(self) -> str:
         return model_key(self.provider, self.model_id)
+
+    @property
+    def settings(self) -> ModelSettings:
+        """The row, typed, with its provider's settings."""
+        return ModelSettings.read(self.row, self.provider_config)
 
 
 def apply_row_defaults(row: dict, provider_cfg: dict) -> dict:

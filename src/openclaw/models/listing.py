@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from openclaw.config.settings import ProviderSettings
 from openclaw.config.urls import is_local_base_url
 from openclaw.models.catalog import (
     CatalogEntry,
@@ -59,17 +60,6 @@ def format_ctx(tokens: int | None, window: int | None) -> str:
     if window or tokens:
         return k(int(window or tokens or 0))
     return "-"
-
-
-def _input_kinds(row: dict) -> str:
-    kinds = row.get("input")
-    if isinstance(kinds, list) and kinds:
-        return "+".join(str(k) for k in kinds)
-    return "text"
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _canonical(ref: str, cfg: LoadedConfig) -> str:
@@ -132,15 +122,15 @@ def build_rows(
         if entry.key in seen:
             continue
         seen.add(entry.key)
-        base_url = entry.row.get("baseUrl") or entry.provider_config.get("baseUrl")
+        model = entry.settings
         rows.append(
             ListRow(
                 key=entry.key,
-                name=str(entry.row.get("name") or entry.model_id),
-                input=_input_kinds(entry.row),
-                context_window=_int(entry.row.get("contextWindow")),
-                context_tokens=_int(entry.row.get("contextTokens")),
-                local=is_local_base_url(base_url if isinstance(base_url, str) else None),
+                name=model.name,
+                input="+".join(model.input),
+                context_window=model.context_window,
+                context_tokens=model.context_tokens,
+                local=is_local_base_url(model.base_url or model.provider.base_url),
                 available=available(entry.provider),
                 tags=[*tags.get(entry.key, []), *entry.discovery_tags],
                 provider=entry.provider,
@@ -151,8 +141,7 @@ def build_rows(
             continue
         parsed = try_parse(key, cfg)
         provider_id = parsed.provider if parsed else ""
-        provider_cfg = cfg.provider(provider_id) or {}
-        base_url = provider_cfg.get("baseUrl")
+        provider_base = ProviderSettings.read(cfg.provider(provider_id)).base_url
         rows.append(
             ListRow(
                 key=key,
@@ -160,7 +149,7 @@ def build_rows(
                 input="-",
                 context_window=None,
                 context_tokens=None,
-                local=is_local_base_url(base_url if isinstance(base_url, str) else None),
+                local=is_local_base_url(provider_base),
                 available=False,
                 tags=[*key_tags, "missing"],
                 missing=True,

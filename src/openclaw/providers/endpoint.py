@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from openclaw.config.kinds import ProviderKind, canonical_provider_id, kind_for
+from openclaw.config.settings import ProviderSettings
 from openclaw.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ class Endpoint:
     provider_id: str  # the key under models.providers, as the user wrote it
     kind: ProviderKind
     base_url: str  # as configured (or the kind's default), no trailing slash
-    provider_config: dict[str, Any] = field(repr=False)
+    provider: ProviderSettings = field(repr=False)
     #: Provider, model-row and request headers merged in that order, SecretRefs resolved.
     headers: dict[str, str] = field(repr=False)
     credential: Credential = field(repr=False)
@@ -36,6 +37,11 @@ class Endpoint:
     @property
     def api_key(self) -> str | None:
         return self.credential.key
+
+    @property
+    def provider_config(self) -> dict[str, Any]:
+        """The provider's config as written, for keys only its kind reads."""
+        return self.provider.raw
 
     def request_headers(self) -> dict[str, str]:
         """Headers for a request: the configured ones, plus the key as a Bearer token unless a
@@ -55,14 +61,8 @@ class Endpoint:
         return async_client(self.policy, timeout=timeout, max_body_bytes=max_body_bytes)
 
 
-def _positive(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    return None
-
-
-def _row_index(provider_cfg: Mapping[str, Any], model_id: str) -> int | str:
-    rows = provider_cfg.get("models")
+def _row_index(provider: ProviderSettings, model_id: str) -> int | str:
+    rows = provider.raw.get("models")
     if isinstance(rows, list):
         for index, row in enumerate(rows):
             if isinstance(row, dict) and row.get("id") == model_id:
@@ -70,22 +70,26 @@ def _row_index(provider_cfg: Mapping[str, Any], model_id: str) -> int | str:
     return "?"
 
 
-def _base_url(provider_id: str, kind: ProviderKind, provider_cfg: dict, row: dict) -> str:
-    base_url = row.get("baseUrl") or provider_cfg.get("baseUrl") or provider_cfg.get("baseURL")
-    if not isinstance(base_url, str) or not base_url.strip():
-        base_url = kind.default_base_url
-        if base_url is None:
-            raise ConfigError(
-                f"Provider {provider_id} has no baseUrl",
-                hint=f"Set models.providers.{provider_id}.baseUrl to the server's /v1 URL.",
-            )
-    return base_url.strip().rstrip("/")
+def _base_url(
+    provider_id: str, kind: ProviderKind, provider: ProviderSettings, row: Mapping[str, Any]
+) -> str:
+    row_base = row.get("baseUrl")
+    if isinstance(row_base, str) and row_base.strip():
+        return row_base.strip().rstrip("/")
+    if provider.base_url is not None:
+        return provider.base_url
+    if kind.default_base_url is None:
+        raise ConfigError(
+            f"Provider {provider_id} has no baseUrl",
+            hint=f"Set models.providers.{provider_id}.baseUrl to the server's /v1 URL.",
+        )
+    return kind.default_base_url.rstrip("/")
 
 
 def provider_base(
     cfg: LoadedConfig, provider_id: str, row: Mapping[str, Any] | None = None
-) -> tuple[str, ProviderKind, dict[str, Any], str]:
-    """(config key as written, kind, provider config, base URL) of a provider given by id or
+) -> tuple[str, ProviderKind, ProviderSettings, str]:
+    """(config key as written, kind, typed settings, base URL) of a provider given by id or
     alias. A kind with a default server (``lmstudio``, ``ollama``, ...) resolves unconfigured
     too; ConfigError for another provider that is not configured or has no usable URL."""
     key = cfg.provider_key(provider_id) or provider_id
@@ -101,14 +105,8 @@ def provider_base(
             hint="See `openclaw models list`, or run `openclaw onboard`.",
         )
     kind = kind_for(key, provider_cfg)
-    return key, kind, provider_cfg, _base_url(key, kind, provider_cfg, dict(row or {}))
-
-
-def allow_private_network(provider_cfg: Mapping[str, Any]) -> bool | None:
-    """``request.allowPrivateNetwork`` as configured (None when unset or not a boolean)."""
-    request_cfg = provider_cfg.get("request")
-    allow = request_cfg.get("allowPrivateNetwork") if isinstance(request_cfg, dict) else None
-    return allow if isinstance(allow, bool) else None
+    provider = ProviderSettings.read(provider_cfg)
+    return key, kind, provider, _base_url(key, kind, provider, row or {})
 
 
 def resolve_endpoint(
@@ -128,14 +126,14 @@ def resolve_endpoint(
     from openclaw.auth.resolve import resolve_credential, resolve_headers
     from openclaw.net.policy import provider_policy
 
-    key, kind, provider_cfg, base_url = provider_base(cfg, provider_id, row)
+    key, kind, provider, base_url = provider_base(cfg, provider_id, row)
     model_row = dict(row or {})
-    request_cfg = provider_cfg.get("request")
+    request_cfg = provider.raw.get("request")
     request_cfg = request_cfg if isinstance(request_cfg, dict) else {}
     where = f"models.providers.{key}"
-    sources: list[tuple[Any, str]] = [(provider_cfg.get("headers"), f"{where}.headers")]
+    sources: list[tuple[Any, str]] = [(provider.raw.get("headers"), f"{where}.headers")]
     if model_row:
-        index = _row_index(provider_cfg, str(model_row.get("id", "")))
+        index = _row_index(provider, str(model_row.get("id", "")))
         sources.append((model_row.get("headers"), f"{where}.models[{index}].headers"))
     sources.append((request_cfg.get("headers"), f"{where}.request.headers"))
     headers: dict[str, str] = {}
@@ -145,11 +143,11 @@ def resolve_endpoint(
         provider_id=key,
         kind=kind,
         base_url=base_url,
-        provider_config=provider_cfg,
+        provider=provider,
         headers=headers,
         credential=resolve_credential(
             cfg, key, profile=profile, agent_id=agent_id, required=require_key
         ),
-        policy=provider_policy(key, base_url, allow_private_network(provider_cfg)),
-        timeout_seconds=_positive(provider_cfg.get("timeoutSeconds")),
+        policy=provider_policy(key, base_url, provider.allow_private_network),
+        timeout_seconds=provider.timeout_seconds,
     )

@@ -24,6 +24,7 @@ def resolve_model_spec(
 ) -> ModelSpec:
     """Everything one call needs. ModelRefError for an unknown model/provider, AuthError when
     the provider needs a key and none is configured."""
+    from openclaw.config.settings import ModelSettings
     from openclaw.llm.compat import resolve_compat
     from openclaw.providers import get_plugin
     from openclaw.providers.endpoint import resolve_endpoint
@@ -33,14 +34,14 @@ def resolve_model_spec(
     endpoint = resolve_endpoint(
         cfg, parsed.provider, row=row, profile=parsed.profile, agent_id=agent_id, require_key=True
     )
+    model = ModelSettings.read(row, endpoint.provider)
     spec = ModelSpec(
         provider_id=endpoint.provider_id,
-        model_id=str(row["id"]),
-        wire_model_id=str(row["id"]),
-        api=str(row.get("api") or provider_cfg.get("api") or "openai-completions"),
+        model_id=model.id,
+        wire_model_id=model.id,
+        api=model.wire_api,
         base_url=endpoint.base_url,
-        row=row,
-        provider_config=provider_cfg,
+        model=model,
         compat=resolve_compat(
             endpoint.provider_id, {**provider_cfg, "baseUrl": endpoint.base_url}, row
         ),

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from openclaw.config.settings import ModelSettings
 from openclaw.errors import (
     MalformedResponseError,
     ModelLoadError,
@@ -166,7 +167,9 @@ async def embed_texts(
     seconds = endpoint.timeout_seconds or EMBED_TIMEOUT
     async with endpoint.client(timeout=seconds, max_body_bytes=MAX_RESPONSE_BYTES) as client:
         if params.get("preload") is not False:
-            configured = embedding_context(_configured_row(provider_cfg, key), provider_cfg)
+            configured = embedding_context(
+                ModelSettings.read(_configured_row(provider_cfg, key) or {}, provider_cfg)
+            )
             key, wire_model = await _preload(client, base, key, api_key, headers, configured)
         send_headers = discovery.build_auth_headers(api_key, headers)
         url = base + "/embeddings" + (f"?{query}" if query else "")

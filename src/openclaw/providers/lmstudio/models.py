@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openclaw.config.limits import MAX_CONTEXT_TOKENS
 from openclaw.providers.lmstudio import reasoning
+
+if TYPE_CHECKING:
+    from openclaw.config.settings import ModelSettings
 
 DEFAULT_CONTEXT_WINDOW = 128_000
 DEFAULT_MAX_TOKENS = 8192
@@ -324,18 +326,13 @@ def choose_default_model(ids: list[str]) -> str | None:
     return ids[best]
 
 
-def configured_context(
-    row: Mapping[str, Any] | None, provider_cfg: Mapping[str, Any]
-) -> int | None:
+def configured_context(model: ModelSettings) -> int | None:
     """The context the user configured for a model, for chat preload and embeddings alike
     (lmstudio.md §6.1, §8.4): model contextTokens; else the smaller of model contextWindow and
     provider contextTokens; else whichever of those or provider contextWindow exists."""
-    row = row or {}
-    model_tokens = positive_int(row.get("contextTokens"))
-    if model_tokens is not None:
-        return model_tokens
-    model_window = positive_int(row.get("contextWindow"))
-    provider_tokens = positive_int(provider_cfg.get("contextTokens"))
-    if model_window is not None and provider_tokens is not None:
-        return min(model_window, provider_tokens)
-    return model_window or provider_tokens or positive_int(provider_cfg.get("contextWindow"))
+    if model.context_tokens is not None:
+        return model.context_tokens
+    window, provider = model.context_window, model.provider
+    if window is not None and provider.context_tokens is not None:
+        return min(window, provider.context_tokens)
+    return window or provider.context_tokens or provider.context_window

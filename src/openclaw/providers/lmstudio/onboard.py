@@ -117,6 +117,7 @@ def load_if_unloaded(
 
 def _configured_context(cfg: LoadedConfig, found: SetupDiscovery, req: OnboardRequest) -> None:
     """--context, else what the config already says for each model, applied to the rows."""
+    from openclaw.config.settings import ModelSettings
     from openclaw.providers.lmstudio import models as wire
     from openclaw.providers.lmstudio import setup
 
@@ -128,7 +129,7 @@ def _configured_context(cfg: LoadedConfig, found: SetupDiscovery, req: OnboardRe
     for row in found.models:
         if row["id"] in found.loaded_ids or row["id"] not in authored:
             continue
-        context = wire.configured_context(authored[row["id"]], existing)
+        context = wire.configured_context(ModelSettings.read(authored[row["id"]], existing))
         if context:
             setup.apply_context_length([row], found.entries, context)
 

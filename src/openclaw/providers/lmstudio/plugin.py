@@ -213,7 +213,7 @@ class LmstudioPlugin:
             readiness = await preload.ensure_ready(
                 base_url=spec.base_url,
                 model_key=key,
-                requested_context=requested_context(spec.row, spec.provider_config),
+                requested_context=requested_context(spec.model),
                 api_key=spec.api_key,
                 headers=spec.headers,
                 policy=spec.policy,
@@ -298,7 +298,7 @@ class LmstudioPlugin:
             "loaded": bool(found and wire.loaded_context(found) is not None),
             "loadedContext": wire.loaded_context(found) if found else None,
             "maxContext": wire.advertised_context(found) if found else None,
-            "requestedContext": requested_context(spec.row, spec.provider_config),
+            "requestedContext": requested_context(spec.model),
         }
         return details
 

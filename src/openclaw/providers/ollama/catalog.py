@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from openclaw.config.settings import ModelSettings
 from openclaw.errors import OpenClawError, UnreachableError
 from openclaw.llm.ollama_context import resolve_num_ctx
 from openclaw.providers.ollama import discovery
@@ -37,9 +38,8 @@ def discovered_row(tag: discovery.TagEntry, info: ModelInfo | None, provider_cfg
     maximum = info.context_length if info else None
     if maximum:
         row["contextWindow"] = maximum
-    row["contextTokens"] = resolve_num_ctx(
-        _authored_row(provider_cfg, tag.name), provider_cfg, maximum
-    )[0]
+    authored = ModelSettings.read(_authored_row(provider_cfg, tag.name), provider_cfg)
+    row["contextTokens"] = resolve_num_ctx(authored, maximum)[0]
     return row
 
 
@@ -122,8 +122,6 @@ async def probe_details(spec: ModelSpec) -> dict:
         "loaded": running is not None,
         "loadedContext": running.context_length if running else None,
         "maxContext": info.context_length if info else None,
-        "requestedContext": resolve_num_ctx(
-            spec.row, spec.provider_config, info.context_length if info else None
-        )[0],
+        "requestedContext": resolve_num_ctx(spec.model, info.context_length if info else None)[0],
     }
     return details

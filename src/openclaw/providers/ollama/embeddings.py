@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from openclaw.config.settings import ModelSettings
 from openclaw.errors import MalformedResponseError, ProviderHTTPError, ProviderNotFoundError
 from openclaw.llm.ollama_context import num_ctx
 
@@ -91,7 +92,8 @@ async def embed_texts(
     from openclaw.providers.ollama.discovery import cached_or_shown
 
     info = cached_or_shown(server, name, cfg.paths.state_dir)
-    ctx = num_ctx(row, provider_cfg, info.context_length if info else None)
+    model_settings = ModelSettings.read(row, provider_cfg)
+    ctx = num_ctx(model_settings, info.context_length if info else None)
     vectors: list[list[float]] = []
     tokens: int | None = None
     for start in range(0, len(texts), BATCH_SIZE):

@@ -22,7 +22,7 @@ def _wait_hook(spec: ModelSpec) -> Any:
     from openclaw.llm.ollama_context import num_ctx
     from openclaw.providers.load_events import LOAD_EVENTS
 
-    ctx = num_ctx(spec.row, spec.provider_config)
+    ctx = num_ctx(spec.model)
 
     def hook(phase: str) -> None:
         LOAD_EVENTS.notify(phase, spec.wire_model_id, ctx, None, server="Ollama")

@@ -84,14 +84,6 @@ def server_of_spec(spec: ModelSpec) -> Server:
     return Server(native_base(spec.base_url), spec.policy, spec.api_key, dict(spec.headers))
 
 
-def configured_base_url(section: Mapping[str, Any]) -> bool:
-    """Whether a provider (or model row) names its own base URL."""
-    return any(
-        isinstance(section.get(key), str) and str(section.get(key)).strip()
-        for key in ("baseUrl", "baseURL")
-    )
-
-
 def server_of_config(cfg: LoadedConfig, provider_id: str) -> Server:
     """The native server of a configured provider, from its :class:`Endpoint` (headers, key,
     policy); with no baseUrl configured, ``OLLAMA_HOST`` or the default, as the ollama CLI."""
@@ -100,12 +92,10 @@ def server_of_config(cfg: LoadedConfig, provider_id: str) -> Server:
 
     endpoint = resolve_endpoint(cfg, provider_id)
     base, policy = native_base(endpoint.base_url), endpoint.policy
-    if not configured_base_url(endpoint.provider_config):
+    if endpoint.provider.base_url is None:
         base = default_base_url(cfg.env)
-        request = endpoint.provider_config.get("request")
-        flag = request.get("allowPrivateNetwork") if isinstance(request, dict) else None
         policy = provider_policy(
-            endpoint.provider_id, base, flag if isinstance(flag, bool) else None
+            endpoint.provider_id, base, endpoint.provider.allow_private_network
         )
     key = key_for_host(base, endpoint.api_key, endpoint.credential.describe())
     return Server(base, policy, key, endpoint.headers)

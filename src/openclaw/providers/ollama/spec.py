@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from openclaw.llm.ollama_chat import native_base
-from openclaw.llm.ollama_context import configured_context, explicit_num_ctx, resolve_num_ctx
+from openclaw.llm.ollama_context import explicit_num_ctx, resolve_num_ctx
 from openclaw.llm.types import ModelSpec
 from openclaw.providers.ollama.cache import ModelInfo
 from openclaw.providers.ollama.server import key_for_host
@@ -18,11 +18,9 @@ NATIVE_API = "ollama"
 
 
 def configured_api(spec: ModelSpec) -> str | None:
-    for source in (spec.row, spec.provider_config):
-        api = source.get("api")
-        if isinstance(api, str) and api.strip():
-            return api.strip().lower()
-    return None
+    """The api the row or, without one, its provider names (None: neither does)."""
+    api = spec.model.api or spec.model.provider.api
+    return api.lower() if api else None
 
 
 def uses_native(spec: ModelSpec) -> bool:
@@ -36,20 +34,18 @@ def base_for_path(spec: ModelSpec) -> str:
 
 
 def with_model_info(spec: ModelSpec, info: ModelInfo | None) -> ModelSpec:
-    """The row copy the call and the budget read: ``contextTokens`` = ``contextWindow`` = the
+    """The row the call and the budget read: ``contextTokens`` = ``contextWindow`` = the
     rule's ``num_ctx`` (so ``spec.context_tokens`` is that number), plus the capabilities."""
-    row: dict[str, Any] = dict(spec.row)
     discovered = info.context_length if info else None
-    number, _source = resolve_num_ctx(spec.row, spec.provider_config, discovered)
-    row["contextTokens"] = number
-    row["contextWindow"] = number
+    number, _source = resolve_num_ctx(spec.model, discovered)
+    changes: dict[str, Any] = {"contextTokens": number, "contextWindow": number}
     if info is not None:
-        caps = row.get("capabilities")
-        have = [c for c in caps if isinstance(c, str)] if isinstance(caps, list) else []
-        row["capabilities"] = list(dict.fromkeys([*have, *info.capabilities]))
-        if "vision" in info.capabilities and row.get("input") in (None, ["text"]):
-            row["input"] = ["text", "image"]
-    return replace(spec, row=row)
+        changes["capabilities"] = list(
+            dict.fromkeys([*spec.model.capabilities, *info.capabilities])
+        )
+        if "vision" in info.capabilities and spec.model.input == ("text",):
+            changes["input"] = ["text", "image"]
+    return replace(spec, model=spec.model.with_row(**changes))
 
 
 def adjust(spec: ModelSpec) -> ModelSpec:
@@ -63,16 +59,12 @@ def adjust(spec: ModelSpec) -> ModelSpec:
 
 
 def needs_discovery(spec: ModelSpec) -> bool:
-    return (
-        explicit_num_ctx(spec.row, spec.provider_config) is None
-        and configured_context(spec.row, spec.provider_config) is None
-    )
+    return explicit_num_ctx(spec.model) is None and spec.model.configured_context is None
 
 
 def _configured_base(spec: ModelSpec) -> bool:
-    from openclaw.providers.ollama.server import configured_base_url
 
-    return configured_base_url(spec.row) or configured_base_url(spec.provider_config)
+    return spec.model.base_url is not None or spec.model.provider.base_url is not None
 
 
 def with_default_host(spec: ModelSpec, env: Mapping[str, str]) -> ModelSpec:
