@@ -248,17 +248,18 @@ def _is_loopback(url: str) -> bool:
 
 
 def _check_context(cfg: Any, refs: list[str]) -> list[Finding]:
+    from openclaw.config.settings import ModelSettings, ProviderSettings
     from openclaw.models.refs import try_parse
 
     parsed = try_parse(refs[0], cfg) if refs else None
     if parsed is None:
         return []
-    rows = (cfg.provider(parsed.provider) or {}).get("models")
+    provider = ProviderSettings.read(cfg.provider(parsed.provider))
+    rows = provider.raw.get("models")
     row = next((r for r in rows or [] if isinstance(r, dict) and r.get("id") == parsed.model), None)
-    window = None
-    if row:
-        window = row.get("contextTokens") or row.get("contextWindow")
-    if not isinstance(window, int) or window >= MIN_AGENT_CONTEXT:
+    model = ModelSettings.read(row, provider) if row else None
+    window = (model.context_tokens or model.context_window) if model else None
+    if window is None or window >= MIN_AGENT_CONTEXT:
         return []
     return [
         Finding(

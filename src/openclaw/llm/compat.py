@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from openclaw.config.kinds import kind_for
+from openclaw.config.settings import ModelSettings
 from openclaw.config.urls import is_loopback_base_url
 
 GENERIC_DEFAULTS: dict[str, Any] = {
@@ -38,8 +39,8 @@ def is_local_endpoint(provider_id: str, provider_cfg: dict[str, Any], base_url: 
 
 
 def _base_url(provider_cfg: dict[str, Any], row: dict[str, Any]) -> str:
-    value = row.get("baseUrl") or provider_cfg.get("baseUrl") or provider_cfg.get("baseURL")
-    return value if isinstance(value, str) else ""
+    model = ModelSettings.read(row, provider_cfg)
+    return model.base_url or model.provider.base_url or ""
 
 
 def resolve_compat(provider_id: str, provider_cfg: dict[str, Any], row: dict[str, Any]) -> dict:

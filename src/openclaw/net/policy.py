@@ -114,11 +114,7 @@ def provider_policy(
 
 def policy_for_provider_config(provider_id: str, provider_cfg: dict) -> NetPolicy:
     """``provider_cfg`` is ``models.providers.<id>`` (baseUrl, request.allowPrivateNetwork)."""
-    base_url = provider_cfg.get("baseUrl") if isinstance(provider_cfg, dict) else None
-    request = provider_cfg.get("request") if isinstance(provider_cfg, dict) else None
-    flag = request.get("allowPrivateNetwork") if isinstance(request, dict) else None
-    return provider_policy(
-        provider_id,
-        base_url if isinstance(base_url, str) else "",
-        flag if isinstance(flag, bool) else None,
-    )
+    from openclaw.config.settings import ProviderSettings
+
+    settings = ProviderSettings.read(provider_cfg)
+    return provider_policy(provider_id, settings.base_url or "", settings.allow_private_network)

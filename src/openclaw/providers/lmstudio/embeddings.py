@@ -162,11 +162,9 @@ async def embed_texts(
     headers = endpoint.headers
     api_key = discovery.runtime_api_key(endpoint)
     wire_model = key
-    raw_params = provider_cfg.get("params")
-    params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
     seconds = endpoint.timeout_seconds or EMBED_TIMEOUT
     async with endpoint.client(timeout=seconds, max_body_bytes=MAX_RESPONSE_BYTES) as client:
-        if params.get("preload") is not False:
+        if endpoint.provider.params.get("preload") is not False:
             configured = embedding_context(
                 ModelSettings.read(_configured_row(provider_cfg, key) or {}, provider_cfg)
             )
