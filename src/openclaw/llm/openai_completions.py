@@ -125,97 +125,100 @@ async def stream_chat(
                 return
             started = True
             if "text/html" in ctype:
-                yield proc.fail(html_error(spec))
-                return
-            if streaming and "json" not in ctype:
-                decoder = SSEDecoder()
-                finished = False
-                first = True
-                async for chunk in resp.aiter_bytes():
-                    if not finished:
-                        if first:
-                            # An HTML page served as text/event-stream (or without a type);
-                            # only the start of the body can be one: a later chunk starting
-                            # with "<html" is just a model writing HTML.
-                            first = False
-                            if looks_like_html(chunk):
-                                yield proc.fail(html_error(spec))
-                                return
-                        for payload in decoder.feed(chunk):
-                            if proc.feed_payload(payload):
-                                finished = True
-                                break
-                    events = proc.drain()
-                    for event in events:
-                        yield event
-                    if finished:
-                        break
-                if not finished:
-                    for payload in decoder.flush():
-                        if proc.feed_payload(payload):
-                            break
+                proc.error = html_error(spec)
+            elif streaming and "json" not in ctype:
+                async for event in _feed_stream(resp, proc, spec):
+                    yield event
             else:
-                raw = await _read_capped(resp, MAX_RESPONSE_BYTES)
-                if looks_like_html(raw, ctype):
-                    yield proc.fail(html_error(spec))
-                    return
-                if raw.lstrip()[:5] == b"data:":
-                    decoder = SSEDecoder()
-                    for payload in decoder.feed(raw) + decoder.flush():
-                        if proc.feed_payload(payload):
-                            break
-                else:
-                    try:
-                        data = json.loads(raw)
-                    except ValueError:
-                        proc.error = MalformedResponseError(
-                            f"{spec.provider_id} answered with a body that is not JSON: "
-                            f"{raw[:120].decode('utf-8', 'replace')!r}",
-                            hint="Check that baseUrl points at an OpenAI-compatible /v1 endpoint.",
-                        )
-                    else:
-                        proc.feed_response(data)
+                await _feed_whole(resp, ctype, proc, spec)
             final = proc.finish()
             for event in proc.drain():
                 yield event
             yield final
     except GeneratorExit:
         raise
-    except OpenClawError as exc:
-        for event in proc.drain():
-            yield event
-        yield proc.fail(chat_error(exc, spec, started))
-    except SSEProtocolError as exc:
-        for event in proc.drain():
-            yield event
-        if not proc.message.content and looks_like_html(exc.line):
-            yield proc.fail(html_error(spec))
-        else:
-            yield proc.fail(
-                MalformedResponseError(
-                    f"The stream from {spec.provider_id} is malformed: {exc}",
-                    hint="Check that baseUrl points at an OpenAI-compatible /v1 endpoint.",
-                )
-            )
     except BaseException as exc:
-        if is_cancel(exc):
-            for event in proc.drain():
-                yield event
-            yield proc.fail(
-                OpenClawError(f"The request to {spec.provider_id} was cancelled"), "aborted"
-            )
-            raise
-        if not isinstance(exc, Exception):
+        cancelled = is_cancel(exc)
+        if not cancelled and not isinstance(exc, Exception):
             raise
         for event in proc.drain():
             yield event
-        yield proc.fail(chat_error(exc, spec, started))
+        if isinstance(exc, Exception) and not cancelled:
+            yield proc.fail(_failure(exc, proc, spec, started))
+        else:
+            cancel = OpenClawError(f"The request to {spec.provider_id} was cancelled")
+            yield proc.fail(cancel, "aborted")
+            raise
     finally:
         if own and client is not None:
             import anyio
 
             with anyio.CancelScope(shield=True):
                 await client.aclose()
+
+
+async def _feed_stream(resp: Any, proc: StreamProcessor, spec: ModelSpec) -> AsyncIterator[Event]:
+    """An SSE answer, fed as it arrives; each chunk's events are yielded at once. Reading stops
+    at ``[DONE]`` (or what ends the answer) even if the server keeps the connection open."""
+    decoder = SSEDecoder()
+    first = True
+    async for chunk in resp.aiter_bytes():
+        if first:
+            # An HTML page served as text/event-stream (or without a type); only the start
+            # of the body can be one: a later chunk starting with "<html" is a model writing
+            # HTML.
+            first = False
+            if looks_like_html(chunk):
+                proc.error = html_error(spec)
+                return
+        finished = any(proc.feed_payload(payload) for payload in decoder.feed(chunk))
+        for event in proc.drain():
+            yield event
+        if finished:
+            return
+    for payload in decoder.flush():
+        if proc.feed_payload(payload):
+            break
+
+
+async def _feed_whole(resp: Any, ctype: str, proc: StreamProcessor, spec: ModelSpec) -> None:
+    """A whole answer: a JSON completion, or an SSE stream sent in one piece."""
+    raw = await _read_capped(resp, MAX_RESPONSE_BYTES)
+    if looks_like_html(raw, ctype):
+        proc.error = html_error(spec)
+    elif raw.lstrip()[:5] == b"data:":
+        decoder = SSEDecoder()
+        for payload in decoder.feed(raw) + decoder.flush():
+            if proc.feed_payload(payload):
+                break
+    else:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            proc.error = MalformedResponseError(
+                f"{spec.provider_id} answered with a body that is not JSON: "
+                f"{raw[:120].decode('utf-8', 'replace')!r}",
+                hint=_CHECK_BASE_URL,
+            )
+        else:
+            proc.feed_response(data)
+
+
+_CHECK_BASE_URL = "Check that baseUrl points at an OpenAI-compatible /v1 endpoint."
+
+
+def _failure(
+    exc: Exception, proc: StreamProcessor, spec: ModelSpec, started: bool
+) -> OpenClawError:
+    """The error a failed call ends with: a broken SSE stream (an HTML page when nothing was
+    answered yet), else the transport failure worded for a chat call."""
+    if isinstance(exc, SSEProtocolError):
+        if not proc.message.content and looks_like_html(exc.line):
+            return html_error(spec)
+        return MalformedResponseError(
+            f"The stream from {spec.provider_id} is malformed: {exc}", hint=_CHECK_BASE_URL
+        )
+    return chat_error(exc, spec, started)
 
 
 # Names importers used before the protocol was split into request / stream / transport.
