@@ -210,6 +210,25 @@ def test_ollama_host_is_the_default_base_url(isolated_home: Path, ollama: FakeOl
     assert len(ollama.chat_requests()) == 1
 
 
+def test_ollama_host_default_keeps_the_configured_network_policy(
+    isolated_home: Path, ollama: FakeOllama
+) -> None:
+    """``request.allowPrivateNetwork: false`` applies to the OLLAMA_HOST server too: no
+    request reaches it, on the chat path as on discovery."""
+    provider = {
+        "api": "ollama",
+        "apiKey": "ollama-local",
+        "request": {"allowPrivateNetwork": False},
+        "models": [{"id": "qwen3:8b", "contextWindow": 8192}],
+    }
+    write_config(isolated_home, {"ollama": provider}, "ollama/qwen3:8b")
+    env = {"OLLAMA_HOST": f"127.0.0.1:{ollama.port}"}
+    res = run_cli("agent", "-m", "hi", env=env)
+    assert res.returncode == 1
+    assert "allowPrivateNetwork is false" in res.stderr and "Traceback" not in res.output
+    assert ollama.requests == []
+
+
 def test_env_key_is_not_sent_to_a_local_ollama(isolated_home: Path, ollama: FakeOllama) -> None:
     write_config(isolated_home, {"ollama": ollama_provider(ollama)}, "ollama/qwen3:8b")
     res = run_cli("agent", "-m", "hi", env={"OLLAMA_API_KEY": "sk-cloud-secret"})

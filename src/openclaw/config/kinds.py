@@ -41,6 +41,9 @@ class ProviderKind:
     dialect: str = OPENAI_COMPLETIONS
     #: Used when a provider row has no baseUrl (openai-completions kinds end in ``/v1``).
     default_base_url: str | None = None
+    #: An environment variable naming this kind's server as its own CLI reads it (``host``,
+    #: ``host:port`` or a URL); when set, it replaces ``default_base_url``.
+    host_env_var: str | None = None
     #: Environment variables holding a key, first is the one hints name.
     key_env_vars: tuple[str, ...] = ()
     #: The non-secret marker written instead of a key for a keyless server.
@@ -73,6 +76,22 @@ class ProviderKind:
 
     def names(self) -> tuple[str, ...]:
         return (self.id, *self.aliases)
+
+    def default_base(self, env: Mapping[str, str]) -> str | None:
+        """The server an unconfigured provider of this kind talks to: ``host_env_var`` when
+        set (a bind-all address means this machine; the port defaults to the kind's), else
+        ``default_base_url``."""
+        raw = (env.get(self.host_env_var) or "").strip() if self.host_env_var else ""
+        if not raw:
+            return self.default_base_url
+        scheme, _, rest = (raw if "://" in raw else f"http://{raw}").partition("://")
+        host = rest.split("/", 1)[0]
+        for bind_all, loopback in (("0.0.0.0", "127.0.0.1"), ("[::]", "[::1]")):
+            if host.startswith(bind_all):
+                host = loopback + host[len(bind_all) :]
+        if ":" not in host.rsplit("]", 1)[-1] and self.default_port is not None:
+            host += f":{self.default_port}"
+        return f"{scheme}://{host}"
 
     def start_hint_for(self, base_url: str | None = None) -> str:
         """The start hint with the port of the URL actually configured."""
@@ -116,8 +135,9 @@ OLLAMA = ProviderKind(
     plugin_module="openclaw.providers.ollama.plugin",
     apis=("ollama",),
     dialect=OLLAMA_NATIVE,
-    # Native API root (no /v1); OLLAMA_HOST overrides it (providers.ollama.server).
+    # Native API root (no /v1); OLLAMA_HOST overrides it, as the ollama CLI reads it.
     default_base_url="http://127.0.0.1:11434",
+    host_env_var="OLLAMA_HOST",
     key_env_vars=("OLLAMA_API_KEY",),
     keyless_marker="ollama-local",
     keyless=True,

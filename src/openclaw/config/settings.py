@@ -172,6 +172,11 @@ class ModelSettings:
         return ModelSettings.read({**self.raw, **changes}, self.provider)
 
     @property
+    def configured_base_url(self) -> str | None:
+        """The row's own base URL, else the provider's (None: neither sets one)."""
+        return self.base_url or self.provider.base_url
+
+    @property
     def wire_api(self) -> str:
         """The api the call speaks: the row's, else the provider's, else openai-completions."""
         return self.api or self.provider.api or DEFAULT_API

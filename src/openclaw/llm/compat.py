@@ -39,8 +39,7 @@ def is_local_endpoint(provider_id: str, provider_cfg: dict[str, Any], base_url: 
 
 
 def _base_url(provider_cfg: dict[str, Any], row: dict[str, Any]) -> str:
-    model = ModelSettings.read(row, provider_cfg)
-    return model.base_url or model.provider.base_url or ""
+    return ModelSettings.read(row, provider_cfg).configured_base_url or ""
 
 
 def resolve_compat(provider_id: str, provider_cfg: dict[str, Any], row: dict[str, Any]) -> dict:

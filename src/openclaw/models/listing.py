@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -98,70 +99,79 @@ def build_rows(
     agent_id: str = "main",
     auth_ok: dict[str, bool] | None = None,
 ) -> list[ListRow]:
-    from openclaw.auth.resolve import is_keyless_ok, resolve_credential
-
+    """One row per catalog model (the first of a key wins), then one ``missing`` row per model
+    the agent's selection names that no provider has; filtered, sorted by key."""
     catalog = configured_catalog(cfg) if entries is None else entries
     tags = selection_tags(cfg, agent_id)
-    auth_cache: dict[str, bool] = dict(auth_ok or {})
+    available = _availability(cfg, agent_id, dict(auth_ok or {}))
+    rows: dict[str, ListRow] = {}
+    for entry in catalog:
+        if entry.key not in rows:
+            rows[entry.key] = _catalog_row(entry, tags, available(entry.provider))
+    for key, key_tags in tags.items():
+        if key not in rows:
+            rows[key] = _missing_row(cfg, key, key_tags)
+    out = list(rows.values())
+    if provider:
+        out = [r for r in out if r.provider == provider]
+    if local_only:
+        out = [r for r in out if r.local]
+    out.sort(key=lambda r: r.key)
+    return out
+
+
+def _availability(
+    cfg: LoadedConfig, agent_id: str, known: dict[str, bool]
+) -> Callable[[str], bool]:
+    """Whether a provider can be called (a usable key, or keyless and allowed to be), once
+    per provider; ``known`` holds answers a caller already has."""
+    from openclaw.auth.resolve import is_keyless_ok, resolve_credential
 
     def available(provider_id: str) -> bool:
-        if provider_id not in auth_cache:
+        if provider_id not in known:
             provider_cfg = cfg.provider(provider_id)
             if provider_cfg is None:
-                auth_cache[provider_id] = False
+                known[provider_id] = False
             else:
                 cred = resolve_credential(cfg, provider_id, agent_id=agent_id)
-                auth_cache[provider_id] = cred.usable or (
+                known[provider_id] = cred.usable or (
                     not cred.unresolved and is_keyless_ok(provider_id, provider_cfg)
                 )
-        return auth_cache[provider_id]
+        return known[provider_id]
 
-    rows: list[ListRow] = []
-    seen: set[str] = set()
-    for entry in catalog:
-        if entry.key in seen:
-            continue
-        seen.add(entry.key)
-        model = entry.settings
-        rows.append(
-            ListRow(
-                key=entry.key,
-                name=model.name,
-                input="+".join(model.input),
-                context_window=model.context_window,
-                context_tokens=model.context_tokens,
-                local=is_local_base_url(model.base_url or model.provider.base_url),
-                available=available(entry.provider),
-                tags=[*tags.get(entry.key, []), *entry.discovery_tags],
-                provider=entry.provider,
-            )
-        )
-    for key, key_tags in tags.items():
-        if key in seen:
-            continue
-        parsed = try_parse(key, cfg)
-        provider_id = parsed.provider if parsed else ""
-        provider_base = ProviderSettings.read(cfg.provider(provider_id)).base_url
-        rows.append(
-            ListRow(
-                key=key,
-                name=parsed.model if parsed else key,
-                input="-",
-                context_window=None,
-                context_tokens=None,
-                local=is_local_base_url(provider_base),
-                available=False,
-                tags=[*key_tags, "missing"],
-                missing=True,
-                provider=provider_id,
-            )
-        )
-    if provider:
-        rows = [r for r in rows if r.provider == provider]
-    if local_only:
-        rows = [r for r in rows if r.local]
-    rows.sort(key=lambda r: r.key)
-    return rows
+    return available
+
+
+def _catalog_row(entry: CatalogEntry, tags: dict[str, list[str]], available: bool) -> ListRow:
+    model = entry.settings
+    return ListRow(
+        key=entry.key,
+        name=model.name,
+        input="+".join(model.input),
+        context_window=model.context_window,
+        context_tokens=model.context_tokens,
+        local=is_local_base_url(model.configured_base_url),
+        available=available,
+        tags=[*tags.get(entry.key, []), *entry.discovery_tags],
+        provider=entry.provider,
+    )
+
+
+def _missing_row(cfg: LoadedConfig, key: str, key_tags: list[str]) -> ListRow:
+    parsed = try_parse(key, cfg)
+    provider_id = parsed.provider if parsed else ""
+    return ListRow(
+        key=key,
+        name=parsed.model if parsed else key,
+        input="-",
+        context_window=None,
+        context_tokens=None,
+        local=is_local_base_url(ProviderSettings.read(cfg.provider(provider_id)).base_url),
+        available=False,
+        tags=[*key_tags, "missing"],
+        missing=True,
+        provider=provider_id,
+    )
 
 
 _COLUMNS = (("Model", 42), ("Input", 10), ("Ctx", 11), ("Local", 5), ("Auth", 5))

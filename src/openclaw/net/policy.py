@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from openclaw.config.settings import ProviderSettings
 from openclaw.net.addresses import NEVER, classify
 from openclaw.net.hosts import HostKind, is_metadata_name, parse_host
 
@@ -114,7 +115,5 @@ def provider_policy(
 
 def policy_for_provider_config(provider_id: str, provider_cfg: dict) -> NetPolicy:
     """``provider_cfg`` is ``models.providers.<id>`` (baseUrl, request.allowPrivateNetwork)."""
-    from openclaw.config.settings import ProviderSettings
-
     settings = ProviderSettings.read(provider_cfg)
     return provider_policy(provider_id, settings.base_url or "", settings.allow_private_network)

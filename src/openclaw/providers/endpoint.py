@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from openclaw.config.kinds import ProviderKind, canonical_provider_id, kind_for
-from openclaw.config.settings import ProviderSettings
+from openclaw.config.settings import ModelSettings, ProviderSettings
 from openclaw.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -71,19 +71,20 @@ def _row_index(provider: ProviderSettings, model_id: str) -> int | str:
 
 
 def _base_url(
-    provider_id: str, kind: ProviderKind, provider: ProviderSettings, row: Mapping[str, Any]
+    provider_id: str,
+    kind: ProviderKind,
+    provider: ProviderSettings,
+    row: Mapping[str, Any],
+    env: Mapping[str, str],
 ) -> str:
-    row_base = row.get("baseUrl")
-    if isinstance(row_base, str) and row_base.strip():
-        return row_base.strip().rstrip("/")
-    if provider.base_url is not None:
-        return provider.base_url
-    if kind.default_base_url is None:
+    """The row's or provider's baseUrl, else the kind's server (``OLLAMA_HOST`` included)."""
+    base = ModelSettings.read(row, provider).configured_base_url or kind.default_base(env)
+    if base is None:
         raise ConfigError(
             f"Provider {provider_id} has no baseUrl",
             hint=f"Set models.providers.{provider_id}.baseUrl to the server's /v1 URL.",
         )
-    return kind.default_base_url.rstrip("/")
+    return base.rstrip("/")
 
 
 def provider_base(
@@ -106,7 +107,7 @@ def provider_base(
         )
     kind = kind_for(key, provider_cfg)
     provider = ProviderSettings.read(provider_cfg)
-    return key, kind, provider, _base_url(key, kind, provider, row or {})
+    return key, kind, provider, _base_url(key, kind, provider, row or {}, cfg.env)
 
 
 def resolve_endpoint(

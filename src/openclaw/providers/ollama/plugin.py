@@ -43,7 +43,7 @@ class OllamaPlugin:
     def finish_spec(self, cfg: LoadedConfig, spec: ModelSpec) -> ModelSpec:
         """Called by ``resolve_model_spec``: the context number the budget and the request
         share (``spec.context_tokens``), from config or the discovered maximum."""
-        return spec_mod.finish(spec, cfg.paths.state_dir, cfg.env)
+        return spec_mod.finish(spec, cfg.paths.state_dir)
 
     async def stream(
         self, spec: ModelSpec, context: Context, options: ChatOptions

@@ -8,7 +8,6 @@ a remote proxy) and is never sent to a local one.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,26 +30,9 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 KEY_ENV_VAR = OLLAMA.key_env_var or "OLLAMA_API_KEY"
 
 
-def default_base_url(env: Mapping[str, str] | None = None) -> str:
+def default_base_url(env: Mapping[str, str]) -> str:
     """``OLLAMA_HOST`` (``host``, ``host:port`` or a URL) when set, else the registry default."""
-    environ = os.environ if env is None else env
-    raw = (environ.get("OLLAMA_HOST") or "").strip()
-    fallback = str(OLLAMA.default_base_url)
-    if not raw:
-        return fallback
-    if "://" not in raw:
-        raw = f"http://{raw}"
-    scheme, _, rest = raw.partition("://")
-    host = rest.split("/", 1)[0]
-    if host.startswith("0.0.0.0") or host.startswith("[::]"):
-        host = (
-            "127.0.0.1" + host[len("0.0.0.0") :]
-            if host.startswith("0.0.0.0")
-            else "[::1]" + host[4:]
-        )
-    if ":" not in host.rsplit("]", 1)[-1]:
-        host += f":{OLLAMA.default_port}"
-    return f"{scheme}://{host}"
+    return str(OLLAMA.default_base(env))
 
 
 def is_local_host(base_url: str) -> bool:
@@ -85,20 +67,14 @@ def server_of_spec(spec: ModelSpec) -> Server:
 
 
 def server_of_config(cfg: LoadedConfig, provider_id: str) -> Server:
-    """The native server of a configured provider, from its :class:`Endpoint` (headers, key,
-    policy); with no baseUrl configured, ``OLLAMA_HOST`` or the default, as the ollama CLI."""
-    from openclaw.net.policy import provider_policy
+    """The native server of a configured provider, from its :class:`Endpoint` (base URL with
+    ``OLLAMA_HOST`` as the default, headers, key, policy)."""
     from openclaw.providers.endpoint import resolve_endpoint
 
     endpoint = resolve_endpoint(cfg, provider_id)
-    base, policy = native_base(endpoint.base_url), endpoint.policy
-    if endpoint.provider.base_url is None:
-        base = default_base_url(cfg.env)
-        policy = provider_policy(
-            endpoint.provider_id, base, endpoint.provider.allow_private_network
-        )
+    base = native_base(endpoint.base_url)
     key = key_for_host(base, endpoint.api_key, endpoint.credential.describe())
-    return Server(base, policy, key, endpoint.headers)
+    return Server(base, endpoint.policy, key, endpoint.headers)
 
 
 def server_for_url(

@@ -3,7 +3,6 @@ base URL for it, the key rule, and the context number the request and the budget
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -62,30 +61,14 @@ def needs_discovery(spec: ModelSpec) -> bool:
     return explicit_num_ctx(spec.model) is None and spec.model.configured_context is None
 
 
-def _configured_base(spec: ModelSpec) -> bool:
-
-    return spec.model.base_url is not None or spec.model.provider.base_url is not None
-
-
-def with_default_host(spec: ModelSpec, env: Mapping[str, str]) -> ModelSpec:
-    """No baseUrl configured: ``OLLAMA_HOST`` (as the ollama CLI reads it), else the default."""
-    if _configured_base(spec):
-        return spec
-    from openclaw.net.policy import provider_policy
-    from openclaw.providers.ollama.server import default_base_url
-
-    base = default_base_url(env)
-    return replace(spec, base_url=base, policy=provider_policy(spec.provider_id, base, None))
-
-
-def finish(spec: ModelSpec, state_dir: Path, env: Mapping[str, str]) -> ModelSpec:
+def finish(spec: ModelSpec, state_dir: Path) -> ModelSpec:
     """At resolve time: the model's discovered maximum (cache, else one short /api/show) only
     when nothing configured decides the context; capabilities from the cache either way."""
     from openclaw.providers.ollama import cache
     from openclaw.providers.ollama.discovery import cached_or_shown
     from openclaw.providers.ollama.server import server_of_spec
 
-    spec = adjust(with_default_host(spec, env))
+    spec = adjust(spec)
     server = server_of_spec(spec)
     model = spec.wire_model_id
     if needs_discovery(spec):
