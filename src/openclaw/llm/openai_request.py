@@ -13,6 +13,7 @@ from typing import Any
 
 from openclaw.config.kinds import OLLAMA, kind_for
 from openclaw.llm.types import (
+    AssistantMessage,
     ChatOptions,
     Context,
     ImageContent,
@@ -149,101 +150,123 @@ def _image_part(img: ImageContent) -> dict[str, Any]:
 
 def convert_messages(spec: ModelSpec, context: Context) -> list[dict[str, Any]]:
     """History in OpenAI chat shape (core.md §6.2)."""
-    compat = spec.compat
-    string_only = bool(compat.get("requiresStringContent"))
-    images_ok = "image" in spec.input_kinds and not string_only
-    out: list[dict[str, Any]] = []
+    history = _History(spec)
     if context.system_prompt:
-        role = "developer" if compat.get("supportsDeveloperRole") and spec.reasoning else "system"
-        out.append({"role": role, "content": context.system_prompt})
+        history.system(context.system_prompt)
+    for message in context.messages:
+        if isinstance(message, ToolResultMessage):
+            history.tool_result(message)
+            continue
+        history.close_tool_round()
+        if isinstance(message, UserMessage):
+            history.user(message)
+        else:
+            history.assistant(message)
+    history.close_tool_round()
+    out = history.messages
+    if spec.compat.get("strictMessageKeys"):
+        allowed = {"role", "content", "tool_calls", "tool_call_id", "name"}
+        out = [{k: v for k, v in m.items() if k in allowed} for m in out]
+    return out
 
-    pending: list[ToolCall] = []
-    answered: set[str] = set()
-    deferred_images: list[ImageContent] = []
 
-    def close_tool_round() -> None:
-        for call in pending:
-            if call.id not in answered:
-                msg: dict[str, Any] = {
-                    "role": "tool",
-                    "tool_call_id": _tool_id(spec, call.id),
-                    "content": "Error: this tool call did not complete (no result was recorded).",
-                }
-                if compat.get("requiresToolResultName"):
-                    msg["name"] = call.name
-                out.append(msg)
-        pending.clear()
-        answered.clear()
-        if deferred_images:
+class _History:
+    """The messages being written, and the open tool round: the calls of the last assistant
+    message, which of them have results, and tool images waiting for the round to close."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.compat = spec.compat
+        self.string_only = bool(self.compat.get("requiresStringContent"))
+        self.images_ok = "image" in spec.input_kinds and not self.string_only
+        self.messages: list[dict[str, Any]] = []
+        self.pending: list[ToolCall] = []
+        self.answered: set[str] = set()
+        self.deferred_images: list[ImageContent] = []
+
+    def system(self, prompt: str) -> None:
+        developer = self.compat.get("supportsDeveloperRole") and self.spec.reasoning
+        self.messages.append({"role": "developer" if developer else "system", "content": prompt})
+
+    def _tool_message(self, call_id: str, name: str, content: str) -> dict[str, Any]:
+        msg: dict[str, Any] = {
+            "role": "tool",
+            "tool_call_id": _tool_id(self.spec, call_id),
+            "content": content,
+        }
+        if self.compat.get("requiresToolResultName"):
+            msg["name"] = name
+        return msg
+
+    def tool_result(self, message: ToolResultMessage) -> None:
+        if message.tool_call_id not in {c.id for c in self.pending}:
+            return  # a result for a call that is not in the history: drop it
+        self.answered.add(message.tool_call_id)
+        text = "\n".join(p.text for p in message.content if isinstance(p, TextContent))
+        images = [p for p in message.content if isinstance(p, ImageContent)]
+        if images and self.images_ok:
+            self.deferred_images.extend(images)
+        elif images and not text:
+            text = "(the tool returned an image this model cannot read)"
+        self.messages.append(self._tool_message(message.tool_call_id, message.tool_name, text))
+
+    def close_tool_round(self) -> None:
+        """Every call of the round gets a result (an error for one that never completed),
+        then the round's images follow as one user message."""
+        for call in self.pending:
+            if call.id not in self.answered:
+                missing = "Error: this tool call did not complete (no result was recorded)."
+                self.messages.append(self._tool_message(call.id, call.name, missing))
+        self.pending.clear()
+        self.answered.clear()
+        if self.deferred_images:
             parts: list[dict[str, Any]] = [
                 {"type": "text", "text": "Images returned by the tool call above:"}
             ]
-            parts += [_image_part(img) for img in deferred_images]
-            out.append({"role": "user", "content": parts})
-            deferred_images.clear()
+            parts += [_image_part(img) for img in self.deferred_images]
+            self.messages.append({"role": "user", "content": parts})
+            self.deferred_images.clear()
 
-    for message in context.messages:
-        if isinstance(message, ToolResultMessage):
-            if message.tool_call_id not in {c.id for c in pending}:
-                continue  # a result for a call that is not in the history: drop it
-            answered.add(message.tool_call_id)
-            text = "\n".join(p.text for p in message.content if isinstance(p, TextContent))
-            images = [p for p in message.content if isinstance(p, ImageContent)]
-            if images and images_ok:
-                deferred_images.extend(images)
-            elif images and not text:
-                text = "(the tool returned an image this model cannot read)"
-            tool_msg: dict[str, Any] = {
-                "role": "tool",
-                "tool_call_id": _tool_id(spec, message.tool_call_id),
-                "content": text,
-            }
-            if compat.get("requiresToolResultName"):
-                tool_msg["name"] = message.tool_name
-            out.append(tool_msg)
-            continue
-        close_tool_round()
-        if isinstance(message, UserMessage):
-            if compat.get("requiresAssistantAfterToolResult") and out and out[-1]["role"] == "tool":
-                out.append({"role": "assistant", "content": "I have processed the tool results."})
-            out.append({"role": "user", "content": _user_content(message, images_ok, string_only)})
-            continue
-        # AssistantMessage
+    def user(self, message: UserMessage) -> None:
+        out = self.messages
+        if (
+            self.compat.get("requiresAssistantAfterToolResult")
+            and out
+            and out[-1]["role"] == "tool"
+        ):
+            out.append({"role": "assistant", "content": "I have processed the tool results."})
+        content = _user_content(message, self.images_ok, self.string_only)
+        out.append({"role": "user", "content": content})
+
+    def assistant(self, message: AssistantMessage) -> None:
+        compat = self.compat
         text = "".join(c.text for c in message.content if isinstance(c, TextContent))
         thinking = "".join(c.thinking for c in message.content if isinstance(c, ThinkingContent))
         calls = [c for c in message.content if isinstance(c, ToolCall)]
         if message.stop_reason in ("error", "aborted"):
             calls = []  # never executed; replaying them would need invented results
-        if compat.get("requiresThinkingAsText") and thinking:
+        as_text = bool(compat.get("requiresThinkingAsText"))
+        if as_text and thinking:
             text = f"{thinking}\n\n{text}" if text else thinking
         if not text and not calls:
-            continue
+            return
         msg: dict[str, Any] = {"role": "assistant", "content": text}
-        if (
-            compat.get("requiresReasoningContentOnAssistantMessages")
-            and thinking
-            and not compat.get("requiresThinkingAsText")
-        ):
+        if compat.get("requiresReasoningContentOnAssistantMessages") and thinking and not as_text:
             msg["reasoning_content"] = thinking
         if calls:
-            msg["tool_calls"] = [
-                {
-                    "id": _tool_id(spec, c.id),
-                    "type": "function",
-                    "function": {
-                        "name": c.name,
-                        "arguments": json.dumps(c.arguments, ensure_ascii=False),
-                    },
-                }
-                for c in calls
-            ]
-            pending.extend(calls)
-        out.append(msg)
-    close_tool_round()
-    if compat.get("strictMessageKeys"):
-        allowed = {"role", "content", "tool_calls", "tool_call_id", "name"}
-        out = [{k: v for k, v in m.items() if k in allowed} for m in out]
-    return out
+            msg["tool_calls"] = [self._call(c) for c in calls]
+            self.pending.extend(calls)
+        self.messages.append(msg)
+
+    def _call(self, call: ToolCall) -> dict[str, Any]:
+        return {
+            "id": _tool_id(self.spec, call.id),
+            "type": "function",
+            "function": {
+                "name": call.name,
+                "arguments": json.dumps(call.arguments, ensure_ascii=False),
+            },
+        }
 
 
 def _user_content(message: UserMessage, images_ok: bool, string_only: bool) -> Any:
