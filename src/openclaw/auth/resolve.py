@@ -124,21 +124,8 @@ def resolve_credential(
             )
         return Credential(provider_id, None, "none", profile)
 
-    # What the config's apiKey contributes: a literal key, an env lookup, or a marker.
-    config_key: str | None = None
-    marker: str | None = None
-    lookup_vars: list[str] = []
-    if isinstance(raw_key, dict) and raw_key.get("source") == "env" and raw_key.get("id"):
-        lookup_vars.append(str(raw_key["id"]))
-    elif isinstance(raw_key, str) and raw_key.strip() and not unresolved:
-        value = raw_key.strip()
-        if is_marker(value):
-            marker = value
-            ref_var = marker_env_var(value)
-            if ref_var:
-                lookup_vars.append(ref_var)
-        else:
-            config_key = value
+    # 2. What the config's apiKey contributes: a literal key, an env lookup, or a marker.
+    config_key, marker, lookup_vars = _config_api_key(raw_key, unresolved)
 
     # 3. Custom providers (no well-known env var): an explicit config key comes first.
     provider_env_var = key_env_var(provider_id, provider_cfg)
@@ -172,6 +159,23 @@ def resolve_credential(
         raise no_key_error(cfg, provider_id, agent_id, unresolved)
     detail = f"${{{unresolved[0]}}} unset" if unresolved else ""
     return Credential(provider_id, None, "none", detail, unresolved)
+
+
+def _config_api_key(
+    raw_key: Any, unresolved: tuple[str, ...]
+) -> tuple[str | None, str | None, list[str]]:
+    """(literal key, non-secret marker, environment variables to look in) of a configured
+    ``apiKey``: an env SecretRef names its variable, a marker may name one, and a string whose
+    ``${VAR}`` stayed unresolved contributes nothing."""
+    if isinstance(raw_key, dict) and raw_key.get("source") == "env" and raw_key.get("id"):
+        return None, None, [str(raw_key["id"])]
+    if not isinstance(raw_key, str) or not raw_key.strip() or unresolved:
+        return None, None, []
+    value = raw_key.strip()
+    if not is_marker(value):
+        return value, None, []
+    ref_var = marker_env_var(value)
+    return None, value, [ref_var] if ref_var else []
 
 
 def _config_order(cfg: LoadedConfig, provider_id: str) -> list[str]:
